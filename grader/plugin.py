@@ -76,7 +76,7 @@ class GradingRun:
         self.owner = is_controller(config)
         winput = getattr(config, "workerinput", None)
         if self.owner:
-            run_dir = Path(tempfile.mkdtemp(prefix="grader-run-"))
+            run_dir = Path(tempfile.mkdtemp(prefix="grader-run-", dir=settings.tmp_root()))
             os.chmod(run_dir, 0o755)
             config.stash[run_key] = run_dir
             self.board = Scoreboard(run_dir)

@@ -29,7 +29,7 @@ from grader.build import Built, Manifest
 from grader.errors import block, fail
 from grader.observe import Blocked
 from grader.proc import Child, Limits, StdinSpec
-from grader.settings import GraderSettings
+from grader.settings import GraderSettings, tmp_root
 
 _counter = itertools.count(1)
 
@@ -42,7 +42,7 @@ class Sandbox:
         self.settings = settings
         self.nodeid = nodeid
         self.token = f"{os.getpid() % 0xFFFF:x}{next(_counter):x}{secrets.token_hex(2)}"
-        self.dir = Path(tempfile.mkdtemp(prefix=f"g{self.token}", dir="/tmp"))
+        self.dir = Path(tempfile.mkdtemp(prefix=f"g{self.token}", dir=tmp_root()))
         os.chmod(self.dir, 0o755)
         self.log_dir = Path(manifest.root, "logs", self.token)
         self.children: list[Child] = []

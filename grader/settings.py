@@ -31,20 +31,35 @@ def _package_dir() -> Path:
     return Path(__file__).resolve().parent
 
 
-def data_dir(kind: str) -> Path:
-    """Return the folder ``assignments`` or ``reference``: inside the package when installed
-    from a wheel, beside it in a checkout."""
+def data_dirs(kind: str) -> list[Path]:
+    """The folders ``assignments`` or ``reference`` to look in, first found first: those under
+    ``$GRADER_ROOT`` (an instructor's own assignments), then the grader's own, inside the package
+    when installed from a wheel or beside it in a checkout."""
     here = _package_dir()
-    for candidate in (here / kind, here.parent / kind):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError(f"the grader's {kind} folder is missing (looked in {here} and {here.parent})")
+    candidates = [Path(os.environ["GRADER_ROOT"]) / kind] if os.environ.get("GRADER_ROOT") else []
+    candidates += [here / kind, here.parent / kind]
+    found = [c for c in candidates if c.is_dir()]
+    if not found:
+        raise FileNotFoundError(f"the grader's {kind} folder is missing (looked in {here} and {here.parent})")
+    return found
+
+
+def _find(kind: str, name: str) -> Path:
+    for root in data_dirs(kind):
+        if (root / name).is_dir():
+            return root / name
+    return data_dirs(kind)[0] / name
 
 
 def known_assignments() -> list[str]:
     """Names of the assignments there are: folders of ``assignments/`` with an assignment.toml."""
-    root = data_dir("assignments")
-    return sorted(p.name for p in root.iterdir() if (p / "assignment.toml").is_file())
+    return sorted({p.name for root in data_dirs("assignments") for p in root.iterdir()
+                   if (p / "assignment.toml").is_file()})
+
+
+def tmp_root() -> Path:
+    """Where run folders and check folders go: $GRADER_TMP, else /tmp (short, for socket paths)."""
+    return Path(os.environ.get("GRADER_TMP") or "/tmp")
 
 
 @dataclass(frozen=True)
@@ -67,13 +82,13 @@ class Assignment:
             raise pytest.UsageError(
                 f"--assignment={name!r} unknown; choose one of: {', '.join(known) or '(none)'}"
             )
-        checks_dir = data_dir("assignments") / name
+        checks_dir = _find("assignments", name)
         with open(checks_dir / "assignment.toml", "rb") as f:
             data: dict[str, Any] = tomllib.load(f)
         return cls(
             name=name,
             checks_dir=checks_dir,
-            reference_dir=data_dir("reference") / name,
+            reference_dir=_find("reference", name),
             programs=tuple(data["programs"]),
             cflags=tuple(data.get("cflags", ())),
             ldflags=tuple(data.get("ldflags", ())),
