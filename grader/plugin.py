@@ -84,7 +84,13 @@ class GradingRun:
             self._write_report(exit_status=None)
             signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
             assert self.settings.assignment is not None
-            self.manifest = build.build_all(self.settings.assignment, self.settings.submission, run_dir)
+            try:
+                self.manifest = build.build_all(self.settings.assignment, self.settings.submission, run_dir)
+            except build.BuildError as exc:  # the machine cannot build at all (no gcc)
+                self.fatal = str(exc)
+                self._write_report(exit_status=int(pytest.ExitCode.USAGE_ERROR))
+                shutil.rmtree(run_dir, ignore_errors=True)
+                raise pytest.UsageError(str(exc)) from None
             if config.pluginmanager.hasplugin("xdist"):
                 config.pluginmanager.register(_XdistHooks(run_dir), "grader-xdist")
         else:
@@ -138,6 +144,8 @@ class GradingRun:
             return
         assert self.settings.assignment is not None
         notes = self._build_notes() if hasattr(self, "manifest") else []
+        if getattr(self, "fatal", None):
+            notes.append(self.fatal)
         complete = None
         if exit_status in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
             complete = False
