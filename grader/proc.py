@@ -187,7 +187,7 @@ class Child:
             if left <= 0:
                 fail(f"{self.label} took only {len(data) - len(view)} of the {len(data)} bytes written to its "
                      f"standard input within {timeout_s:.1f} s; what the kernel shows:\n"
-                     f"{observe.describe_tree(observe.descendants([self.pid]))}")
+                     f"{observe.describe_tree(my_processes())}")
             _, ready, _ = select.select([], [fd], [], min(left, 0.05))
             if not ready:
                 continue
@@ -202,8 +202,8 @@ class Child:
             view = view[n:]
 
     def wait_stdout(self, size: int, timeout_s: float) -> bytes:
-        """Wait until SIZE bytes of stdout have arrived, or the program and its children are all
-        gone, or TIMEOUT_S passes; return what there is (the check judges it)."""
+        """Wait until SIZE bytes of stdout have arrived, or every process of the check has ended,
+        or TIMEOUT_S passes; return what there is (the check judges it)."""
         assert self.out_path is not None, "wait_stdout reads the capture file"
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -212,7 +212,9 @@ class Child:
                     break
             except OSError:
                 break
-            alive = [p for p in observe.descendants([self.pid]) if observe.state(p) not in (None, "Z")]
+            # All the check's processes, not only this program's tree: a child whose parent
+            # exited without waiting has been re-parented to the grader and may still be writing.
+            alive = [p for p in my_processes() if observe.state(p) not in (None, "Z")]
             if not alive:
                 break
             time.sleep(observe.POLL_S)
@@ -251,7 +253,7 @@ class Child:
         except pexpect.TIMEOUT:
             fail(f"expected {what} within {timeout_s:.1f} s; {self.label} printed nothing matching.\n"
                  f"{block('its output', self.stdout())}\nwhat the kernel shows:\n"
-                 f"{observe.describe_tree(observe.descendants([self.pid]))}")
+                 f"{observe.describe_tree(my_processes())}")
         except pexpect.EOF:
             fail(f"expected {what}, but {self.label} {self.describe_end()}\n{block('its output', self.stdout())}")
         except _Flood:
@@ -279,7 +281,7 @@ class Child:
         __tracebackhide__ = True
         info = self.try_wait(timeout_s)
         if info is None:
-            tree = observe.descendants([self.pid])
+            tree = my_processes()
             fail(f"{self.label} was expected {what} within {timeout_s:.1f} s but is still running; "
                  f"what the kernel shows:\n{observe.describe_tree(tree)}")
         return info

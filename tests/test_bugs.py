@@ -7,7 +7,7 @@ from typing import Callable
 
 import pytest
 
-import bugs
+from grader import bugs
 from conftest import REPO, Graded
 
 ASSIGNMENTS = sorted(p.name for p in (REPO / "assignments").iterdir() if (p / "assignment.toml").exists())

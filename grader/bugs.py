@@ -1,6 +1,6 @@
 """Known-buggy submissions: each is the reference of an assignment with one classic bug put in.
 
-A bug lives in ``tests/buggy/ASSIGNMENT/BUG.toml``:
+A bug lives in ``tests/buggy/ASSIGNMENT/BUG.toml`` of a checkout (or ``$GRADER_ROOT/buggy``):
 
     description = "what the bug is, in a student's terms"
     fails = ["test_check_a", "test_check_b"]   # exactly the checks it must fail
@@ -20,14 +20,22 @@ reference can never silently turn a bug into a correct program.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-HERE = Path(__file__).resolve().parent
-BUGGY = HERE / "buggy"
-REFERENCE = HERE.parent / "reference"
+from grader.settings import Assignment
+
+
+def buggy_dirs() -> list[Path]:
+    """Where known bugs are kept: $GRADER_ROOT/buggy, and tests/buggy of a checkout."""
+    here = Path(__file__).resolve().parent
+    candidates = [Path(os.environ["GRADER_ROOT"]) / "buggy"] if os.environ.get("GRADER_ROOT") else []
+    candidates.append(here.parent / "tests" / "buggy")
+    return [c for c in candidates if c.is_dir()]
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,7 @@ class Bug:
     name: str
     description: str
     fails: tuple[str, ...]
-    spec: dict
+    spec: dict[str, Any] = field(repr=False)
 
     @property
     def id(self) -> str:
@@ -52,12 +60,12 @@ def load(path: Path) -> Bug:
 def all_bugs(assignment: str | None = None) -> list[Bug]:
     """Every known bug (of ASSIGNMENT, if given), in a stable order."""
     pattern = f"{assignment}/*.toml" if assignment else "*/*.toml"
-    return [load(p) for p in sorted(BUGGY.glob(pattern))]
+    return [load(p) for root in buggy_dirs() for p in sorted(root.glob(pattern))]
 
 
 def materialize(bug: Bug, dest: Path) -> Path:
     """Write the buggy submission of BUG into DEST (created) and return DEST."""
-    shutil.copytree(REFERENCE / bug.assignment, dest, dirs_exist_ok=True)
+    shutil.copytree(Assignment.load(bug.assignment).reference_dir, dest, dirs_exist_ok=True)
     for edit in bug.spec.get("edit", []):
         path = dest / edit["file"]
         text = path.read_text()
