@@ -12,7 +12,8 @@ import pytest
 from grader.build import Manifest
 from grader.sandbox import Sandbox
 from grader.scoring import NOTE_PROP
-from grader.state import run_key, settings_key
+from grader.contain import Jail
+from grader.state import jail_key, run_key, settings_key
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +28,8 @@ def manifest(pytestconfig: pytest.Config) -> Manifest:
 @pytest.fixture
 def sandbox(request: pytest.FixtureRequest, manifest: Manifest) -> Iterator[Sandbox]:
     """The check's own world; everything in it is killed and removed at the end."""
-    box = Sandbox(manifest, request.config.stash[settings_key], request.node.nodeid)
+    jail = request.config.stash.get(jail_key, None) or Jail()
+    box = Sandbox(manifest, request.config.stash[settings_key], request.node.nodeid, jail)
     try:
         yield box
     finally:

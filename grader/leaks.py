@@ -64,6 +64,20 @@ def belongs(obj: str, token: str) -> bool:
     return token in name or not name.startswith(GRADER_PREFIX)
 
 
+def object_path(obj: str) -> Path:
+    """The file behind a named object ('shm:NAME' -> /dev/shm/NAME)."""
+    kind, name = obj.split(":", 1)
+    return {"shm": SHM_DIR / name, "sem": SHM_DIR / f"sem.{name}", "mq": MQ_DIR / name}[kind]
+
+
+def owner(obj: str) -> int:
+    """The uid that owns a named object (-1 when it is gone)."""
+    try:
+        return object_path(obj).lstat().st_uid
+    except OSError:
+        return -1
+
+
 def describe_object(obj: str) -> str:
     kind, name = obj.split(":", 1)
     return {
@@ -76,9 +90,8 @@ def describe_object(obj: str) -> str:
 def remove_object(obj: str) -> None:
     """Unlink one named object, whatever it is."""
     kind, name = obj.split(":", 1)
-    path = {"shm": SHM_DIR / name, "sem": SHM_DIR / f"sem.{name}", "mq": MQ_DIR / name}[kind]
     try:
-        os.unlink(path)
+        os.unlink(object_path(obj))
     except FileNotFoundError:
         pass
     except OSError:

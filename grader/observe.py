@@ -328,12 +328,26 @@ def describe_process(pid: int, pids: Iterable[int] = ()) -> str:
     return "\n".join(lines)
 
 
+DESCRIBE_MAX = 12
+
+
 def describe_tree(pids: Iterable[int]) -> str:
-    """describe_process for every pid given (callers pass a whole check's processes)."""
+    """describe_process for every pid given (callers pass a whole check's processes); past
+    DESCRIBE_MAX processes, a count of the rest by what they are doing (a fork bomb stays short)."""
     pids = list(pids)
     if not pids:
         return "(no process left)"
-    return "\n".join(describe_process(p, pids) for p in pids)
+    lines = [describe_process(p, pids) for p in pids[:DESCRIBE_MAX]]
+    if len(pids) > DESCRIBE_MAX:
+        doing: dict[str, int] = {}
+        for p in pids[DESCRIBE_MAX:]:
+            text = describe_process(p, pids).split(": ", 1)[-1]
+            text = text.split("; ")[0]
+            doing[text] = doing.get(text, 0) + 1
+        rest = ", ".join(f"{n} {what}" for what, n in sorted(doing.items(), key=lambda kv: -kv[1])[:4])
+        lines.append(f"... and {len(pids) - DESCRIBE_MAX} more processes ({rest}): "
+                     f"{len(pids)} in all: is the program forking without end?")
+    return "\n".join(lines)
 
 
 def wait_for(

@@ -21,7 +21,8 @@ from grader import build, leaks, proc, report, settings
 from grader.scoring import (
     POINTS_PROP, VISIBILITY_PROP, Scoreboard, check_meta, is_controller, worker_id, write_collected,
 )
-from grader.state import run_key, settings_key, started_key
+from grader.contain import Jail
+from grader.state import jail_key, run_key, settings_key, started_key
 
 SCOREBOARD = "grader-scoreboard"
 BACKSTOP_TIMEOUT_S = 120.0
@@ -110,17 +111,25 @@ class GradingRun:
         if missing:
             raise pytest.UsageError(
                 "every check needs a points marker; add @pytest.mark.points(N) to: " + ", ".join(missing))
-        write_collected(config.stash[run_key], worker_id(config), items)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # After -k/-m deselection: the checks of this run, for the report of an interrupted one.
+        write_collected(session.config.stash[run_key], worker_id(session.config), session.items)
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if session.config.pluginmanager.getplugin("dsession") is None:
             proc.become_subreaper()
+            assert self.settings.assignment is not None
+            self.config.stash[jail_key] = Jail.open(self.settings.isolation, self.settings.assignment.network)
         leaks.ensure_mqueue_fs()
 
     # -- the end ----------------------------------------------------------------------------
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if session.config.pluginmanager.getplugin("dsession") is None:
+            jail = self.config.stash.get(jail_key, None)
+            if jail is not None:
+                jail.close()
             proc.kill_all()  # (an xdist controller's children are its workers: leave them)
         if self.owner:
             self._write_report(exit_status=int(exitstatus))

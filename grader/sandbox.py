@@ -24,8 +24,9 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from grader import faults, leaks, observe, proc
+from grader import contain, faults, leaks, observe, proc
 from grader.build import Built, Manifest
+from grader.contain import Jail
 from grader.errors import block, fail
 from grader.observe import Blocked
 from grader.proc import Child, Limits, StdinSpec
@@ -37,13 +38,18 @@ _counter = itertools.count(1)
 class Sandbox:
     """The world of one check (see the module docstring)."""
 
-    def __init__(self, manifest: Manifest, settings: GraderSettings, nodeid: str) -> None:
+    def __init__(self, manifest: Manifest, settings: GraderSettings, nodeid: str, jail: Jail) -> None:
         self.manifest = manifest
+        self.jail = jail
         self.settings = settings
         self.nodeid = nodeid
         self.token = f"{os.getpid() % 0xFFFF:x}{next(_counter):x}{secrets.token_hex(2)}"
         self.dir = Path(tempfile.mkdtemp(prefix=f"g{self.token}", dir=tmp_root()))
         os.chmod(self.dir, 0o755)
+        jail.give(self.dir)
+        # What the grader itself makes in a check (FIFOs, sockets, named objects) must be usable
+        # by the programs' own user: no umask while the check runs.
+        self._umask = os.umask(0)
         self.log_dir = Path(manifest.root, "logs", self.token)
         self.children: list[Child] = []
         self.names: list[str] = []
@@ -88,10 +94,14 @@ class Sandbox:
         stdout: Optional[int] = None,
         pty: bool = False,
         env: Optional[dict[str, str]] = None,
-        limits: Limits = Limits(),
+        limits: Optional[Limits] = None,
         label: Optional[str] = None,
     ) -> Child:
-        """Start a program of the check (see ``proc.spawn``); it runs in the check's folder."""
+        """Start a program of the check (see ``proc.spawn``); it runs in the check's folder, in
+        the jail (see ``grader.contain``)."""
+        if limits is None:
+            limits = Limits(nproc=contain.PIDS_MAX if self.jail.uid is not None else 0)
+        env = {**(env or {}), **self.jail.env()}
         child = proc.spawn(
             list(argv), label=label or self.label(argv[0]), launcher=self.manifest.launcher,
             shim=self.manifest.shim, cwd=self.dir, log_dir=self.log_dir, limits=limits,
@@ -168,13 +178,12 @@ class Sandbox:
         """What the check's programs have left behind right now: named objects, FIFOs and
         socket files, zombies, and processes still running (except KEEP's trees)."""
         out = []
-        for obj in sorted(leaks.named_objects() - self.before):
-            if leaks.belongs(obj, self.token):
-                out.append(leaks.describe_object(obj))
+        for obj in sorted(self._new_objects()):
+            out.append(leaks.describe_object(obj))
         out.extend(leaks.describe_file(p) for p in leaks.special_files(self.dir))
         kept = set(observe.descendants([c.pid for c in keep]))
         launched = {c.pid for c in self.children}
-        pids = [p for p in self.processes() if p not in kept]
+        pids = [p for p in sorted(set(self.processes()) | set(self.jail.pids())) if p not in kept]
         out.extend(leaks.process_leaks(pids, launched))
         return out
 
@@ -189,19 +198,37 @@ class Sandbox:
         """Kill and reap every process, remove every object and file; return what was left
         behind (for the check's notes)."""
         found = [x for x in self.leaks() if not x.startswith("still running")]
+        # Still running now: fine for a program the check left running (a server) and its
+        # children; anything else left its program's tree (an orphan, a setsid escape).
+        running = [c.pid for c in self.children if c.poll() is None]
+        kept = set(observe.descendants(running))
+        strays = [p for p in sorted(set(self.processes()) | set(self.jail.pids()))
+                  if p not in kept and observe.state(p) not in (None, "Z")]
+        for pid in strays[:5]:
+            found.append(f"still running after its program ended: {observe.describe_process(pid)}")
+        if len(strays) > 5:
+            found.append(f"... and {len(strays) - 5} more processes still running")
         for c in self.children:
             if c.poll() is None:
                 proc.terminate(c, grace_s=0.0)
-        stray = proc.kill_all()
-        if stray:
-            found.append(f"{len(stray)} process(es) still running at the end of the check were killed")
+        self.jail.kill_all()
+        proc.kill_all()
         for c in self.children:
             c.poll()
-        for obj in leaks.named_objects() - self.before:
-            if leaks.belongs(obj, self.token):
-                leaks.remove_object(obj)
+        for obj in self._new_objects():
+            leaks.remove_object(obj)
         for name in self.names:
             if not os.path.ismount(leaks.MQ_DIR):
                 leaks.unlink_queue(name)
         shutil.rmtree(self.dir, ignore_errors=True)
+        os.umask(self._umask)
         return found
+
+    def _new_objects(self) -> set[str]:
+        """Named objects this check made: new since it began and carrying its token or no
+        grader's name, or owned by the programs' user."""
+        now = leaks.named_objects()
+        mine = {o for o in now - self.before if leaks.belongs(o, self.token)}
+        if self.jail.uid is not None:
+            mine |= {o for o in now if leaks.owner(o) == self.jail.uid}
+        return mine

@@ -24,6 +24,8 @@ ASSIGNMENT_HELP = "grade the checks of assignments/NAME only (any working direct
 SUBMISSION_HELP = "folder of the submission to grade (default: the current directory)"
 REPORT_HELP = "write a Gradescope results.json to this path (also after a failed build or an interrupted run)"
 TIMEOUT_HELP = "scale every deadline of the checks by this factor (default 1.0; raise it on a slow machine)"
+ISOLATION_HELP = ("auto: as root, run programs as a user of their own, in cgroups, without network "
+                  "where the assignment has none; none: run them as the grader's user (default auto)")
 OUTPUT_CAP_HELP = "bytes of stdout/stderr kept per program; more is cut (default 16 MiB)"
 
 
@@ -73,6 +75,7 @@ class Assignment:
     cflags: tuple[str, ...]
     ldflags: tuple[str, ...]
     title: str = ""
+    network: bool = False
 
     @classmethod
     def load(cls, name: str) -> Assignment:
@@ -93,6 +96,7 @@ class Assignment:
             cflags=tuple(data.get("cflags", ())),
             ldflags=tuple(data.get("ldflags", ())),
             title=str(data.get("title", name)),
+            network=bool(data.get("network", False)),
         )
 
 
@@ -105,6 +109,7 @@ class GraderSettings:
     report_path: Optional[Path]
     timeout_factor: float = 1.0
     output_cap: int = 16 << 20
+    isolation: str = "auto"
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -126,11 +131,13 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--grade-report", dest="grader_report", metavar="PATH", help=REPORT_HELP)
     group.addoption("--grader-timeout", dest="grader_timeout", type=float, metavar="FACTOR", help=TIMEOUT_HELP)
     group.addoption("--grader-output-cap", dest="grader_output_cap", type=int, metavar="BYTES", help=OUTPUT_CAP_HELP)
+    group.addoption("--grader-isolation", dest="grader_isolation", choices=("auto", "none"), help=ISOLATION_HELP)
     parser.addini("grader_assignment", ASSIGNMENT_HELP)
     parser.addini("grader_submission", SUBMISSION_HELP)
     parser.addini("grader_report", REPORT_HELP)
     parser.addini("grader_timeout", TIMEOUT_HELP)
     parser.addini("grader_output_cap", OUTPUT_CAP_HELP)
+    parser.addini("grader_isolation", ISOLATION_HELP)
 
 
 def assignment_option(config: pytest.Config) -> Optional[str]:
@@ -155,6 +162,9 @@ def settings_from_config(config: pytest.Config) -> GraderSettings:
         raise pytest.UsageError(f"--grader-timeout takes a number and --grader-output-cap a whole number: {exc}") from None
     if factor <= 0:
         raise pytest.UsageError(f"--grader-timeout={factor} must be above 0")
+    isolation = str(_pick(config, "grader_isolation", "grader_isolation", "GRADER_ISOLATION") or "none")
+    if isolation not in ("auto", "none"):
+        raise pytest.UsageError(f"--grader-isolation={isolation!r}: choose auto or none")
     if cap < 4096:
         raise pytest.UsageError(f"--grader-output-cap={cap} must be at least 4096 bytes")
     return GraderSettings(
@@ -163,4 +173,5 @@ def settings_from_config(config: pytest.Config) -> GraderSettings:
         report_path=Path(os.path.abspath(report)) if report else None,
         timeout_factor=factor,
         output_cap=cap,
+        isolation=isolation,
     )
