@@ -97,6 +97,24 @@ class Jail:
             self.uid, self.lock_fd = uid, fd
             return
 
+    def check_reachable(self, path: Path) -> Optional[str]:
+        """Give up the uid (and say why) when PATH, where the programs are built, cannot be
+        reached by another user: a folder on the way without the x bit for others."""
+        if self.uid is None:
+            return None
+        for folder in [path, *path.parents]:
+            try:
+                if not folder.stat().st_mode & 0o001:
+                    self.uid = None
+                    if self.lock_fd is not None:
+                        os.close(self.lock_fd)
+                        self.lock_fd = None
+                    return (f"programs run as the grader's user: {folder} cannot be entered by other users "
+                            f"(chmod o+x it, or set GRADER_TMP to a folder that can)")
+            except OSError:
+                return None
+        return None
+
     def env(self) -> dict[str, str]:
         """What the launcher needs to put a program in the jail."""
         out = {}

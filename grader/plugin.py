@@ -7,6 +7,7 @@ usual.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -120,7 +121,13 @@ class GradingRun:
         if session.config.pluginmanager.getplugin("dsession") is None:
             proc.become_subreaper()
             assert self.settings.assignment is not None
-            self.config.stash[jail_key] = Jail.open(self.settings.isolation, self.settings.assignment.network)
+            jail = Jail.open(self.settings.isolation, self.settings.assignment.network)
+            why = jail.check_reachable(self.config.stash[run_key])
+            if why:
+                session.config.issue_config_time_warning(pytest.PytestWarning(why), stacklevel=2)
+            self.config.stash[jail_key] = jail
+            (self.config.stash[run_key] / f"jail-{worker_id(self.config)}.json").write_text(
+                json.dumps({"uid": jail.uid, "describe": jail.describe()}))
         leaks.ensure_mqueue_fs()
 
     # -- the end ----------------------------------------------------------------------------
@@ -161,6 +168,13 @@ class GradingRun:
         data = report.results_json(self.board, assignment=self.settings.assignment.name,
                                    started=self.config.stash[started_key], exit_status=exit_status,
                                    notes=notes, complete=complete)
+        jails = []
+        for jail_file in sorted(self.config.stash[run_key].glob("jail-*.json")):
+            try:
+                jails.append(json.loads(jail_file.read_text()))
+            except (OSError, ValueError):
+                pass
+        data["extra_data"]["isolation"] = jails
         report.write_json(path, data)
 
     def _build_notes(self) -> list[str]:

@@ -198,6 +198,8 @@ class Sandbox:
         """Kill and reap every process, remove every object and file; return what was left
         behind (for the check's notes)."""
         found = [x for x in self.leaks() if not x.startswith("still running")]
+        if len(found) > 12:  # thousands of FIFOs or objects: a count, not a listing
+            found = found[:10] + [f"... and {len(found) - 10} more"]
         # Still running now: fine for a program the check left running (a server) and its
         # children; anything else left its program's tree (an orphan, a setsid escape).
         running = [c.pid for c in self.children if c.poll() is None]
@@ -217,6 +219,18 @@ class Sandbox:
             c.poll()
         for obj in self._new_objects():
             leaks.remove_object(obj)
+        if self.jail.uid is not None:  # files its programs left in the shared temporary folders
+            for folder in dict.fromkeys([Path("/tmp"), Path("/var/tmp"), tmp_root()]):
+                names = [n for n in contain.owned_by(self.jail.uid, folder) if folder / n != self.dir]
+                for name in names:
+                    path = folder / name
+                    if path.is_dir() and not path.is_symlink():
+                        shutil.rmtree(path, ignore_errors=True)
+                    else:
+                        path.unlink(missing_ok=True)
+                if names:
+                    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+                    found.append(f"files in {folder}: {shown}")
         for name in self.names:
             if not os.path.ismount(leaks.MQ_DIR):
                 leaks.unlink_queue(name)

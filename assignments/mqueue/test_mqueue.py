@@ -12,7 +12,9 @@ mount); so blocked calls are matched on the call and the name, not on ``Blocked.
 from __future__ import annotations
 
 import contextlib
+import os
 import resource
+import shlex
 import time
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
@@ -57,6 +59,11 @@ class Queues:
                                        max_message_size=max_message_size, read=True, write=True)
         self.opened.append(queue)
         self.owned.append(name)
+        uid = self.sandbox.jail.uid
+        if uid is not None:
+            # The programs run as a user of their own (grader.contain) and the queue folder is
+            # sticky: only the queue's owner may mq_unlink it, as mq_receiver must.
+            os.fchown(queue.mqd, uid, uid)
         for prio, data in messages:
             queue.send(data, timeout=0, priority=prio)
         return name, queue
@@ -133,7 +140,7 @@ def without_nul(data: bytes) -> bytes:
 # -- messages for the student ----------------------------------------------------------------
 def shown(data: bytes) -> str:
     """A message as the student reads it: quoted, escaped, with its length."""
-    return '"' + quote(data, 120).replace("\n", "\\n") + f'" ({len(data)} bytes)'
+    return '"' + quote(data, 120).replace("\n", "\\n") + f'" ({len(data)} byte{"" if len(data) == 1 else "s"})'
 
 
 def system_limits() -> str:
@@ -167,20 +174,31 @@ def limits_hint(child: Child, always: bool = False) -> str:
     return ""
 
 
+def eagain_hint(child: Child) -> str:
+    """Why a program that should have waited got EAGAIN, when its stderr says so; else ''."""
+    info = child.poll()
+    err = child.stderr().decode("utf-8", "replace")
+    if info is not None and info.exit_code != 0 and ("Resource temporarily unavailable" in err or "EAGAIN" in err):
+        return ("\nEAGAIN means the queue descriptor is non-blocking (O_NONBLOCK): only mq_receiver --nonblock opens "
+                "it so; otherwise mq_send waits for room and mq_receive for a message.")
+    return ""
+
+
 def ended(child: Child, always: bool = False) -> str:
     """How CHILD ended, with the queue limits explained when its error looks like them."""
     return f"{child.label} {child.describe_end()}{limits_hint(child, always)}"
 
 
 @contextlib.contextmanager
-def limits_explained(*children: Child) -> Iterator[None]:
-    """Add the explanation of the queue limits to a failure, when one of CHILDREN failed with an
-    error that looks like them (a program asking mq_open for more than the system allows)."""
+def errors_explained(*children: Child) -> Iterator[None]:
+    """Add to a failure what an error of one of CHILDREN means, when its stderr names one this
+    assignment explains: the queue limits (mq_open asking for more than the system allows), or
+    EAGAIN from a queue opened non-blocking."""
     __tracebackhide__ = True
     try:
         yield
     except pytest.fail.Exception as exc:
-        hints = [limits_hint(c) for c in children if limits_hint(c)]
+        hints = [h for c in children for h in (limits_hint(c), eagain_hint(c)) if h]
         if not hints:
             raise
         fail(f"{exc.msg}{hints[0]}")
@@ -190,7 +208,7 @@ def wait_in(sandbox: Sandbox, family: str, name: str, child: Child, what: str) -
     """Wait until a process of CHILD's tree sleeps in a call of FAMILY ('mq_receive', 'mq_send')
     on the queue NAME."""
     __tracebackhide__ = True
-    with limits_explained(child):
+    with errors_explained(child):
         return sandbox.wait_blocked(lambda b: b.is_(family) and (b.target or "").endswith(name), what,
                                     among=[child])
 
@@ -243,6 +261,11 @@ def by_priority(messages: Sequence[tuple[int, bytes]]) -> list[tuple[int, bytes]
 
 def sender_args(messages: Sequence[tuple[int, bytes]]) -> list[str]:
     return [f"{prio}:{data.decode()}" for prio, data in messages]
+
+
+def command(prog: str, name: str, messages: Sequence[tuple[int, bytes]]) -> str:
+    """The command line as a shell would show it: `mq_sender NAME '1:a b' ...`."""
+    return shlex.join([prog, name, *sender_args(messages)])
 
 
 def spawn_sender(sandbox: Sandbox, name: str, messages: Sequence[tuple[int, bytes]], reference: bool = False) -> Child:
@@ -321,7 +344,7 @@ def test_sent_priorities(sandbox: Sandbox, queues: Queues) -> None:
     hint = ""
     if got and all(prio == 0 for _, prio in got):
         hint = "\nEvery message arrived with priority 0: give PRIO as the last argument of mq_send."
-    fail(f"`mq_sender NAME {' '.join(sender_args(PRIORITIES))}`: the grader received the messages in this order "
+    fail(f"`{command('mq_sender', 'NAME', PRIORITIES)}`: the grader received the messages in this order "
          f"(a queue hands out the highest priority first, first-in first-out among equal ones):\n"
          + block("expected", "\n".join(f"priority {p}: {shown(d)}" for d, p in want)) + "\n"
          + block("got", "\n".join(f"priority {p}: {shown(d)}" for d, p in got)) + hint + f"\n{ended(sender)}")
@@ -342,8 +365,9 @@ def test_sender_creates_lecture_queue(sandbox: Sandbox, queues: Queues) -> None:
     if queue is None:
         queue = queues.open(name)
     if queue is None:
-        fail(f"`mq_sender {name} 0:message 1 ...` on a queue that does not exist yet should create it (O_CREAT, "
-             f"with the lecture's attributes), but no queue {name} appeared.\n{ended(sender, always=True)}")
+        shown_argv = f"{command('mq_sender', name, messages[:1])} ... '0:message {len(messages)}'"
+        fail(f"`{shown_argv}` on a queue that does not exist yet should create it (O_CREAT, with the lecture's "
+             f"attributes), but no queue {name} appeared.\n{ended(sender, always=True)}")
     problem = attributes_problem(queue, "mq_sender")
     if problem:
         fail(problem)
@@ -472,8 +496,8 @@ def test_nonblocking_receive_reports_eagain(sandbox: Sandbox, queues: Queues) ->
     """With --nonblock, an empty queue makes mq_receive fail with EAGAIN at once: reported, exit code 3."""
     name, _ = queues.create("nonblock", messages=[(0, b"only one")])
     receiver = spawn_receiver(sandbox, name, 2, "--nonblock")
-    end = receiver.wait(sandbox.timeout(3), "to exit at once: with --nonblock, mq_receive on the empty queue fails "
-                        "with EAGAIN instead of waiting")
+    end = receiver.wait(sandbox.timeout(3), "to exit at once (with --nonblock, mq_receive on the empty queue must "
+                        "fail with EAGAIN, not wait)")
     expect_lines("the output of mq_receiver NAME 2 --nonblock with one message in the queue",
                  ["Received (priority 0): only one", "Queue empty (EAGAIN)"], receiver.stdout(), receiver)
     expect_exit(receiver, end, 3, "when --nonblock found the queue empty (EAGAIN)")
@@ -524,7 +548,7 @@ def test_student_sender_with_reference_receiver(sandbox: Sandbox, queues: Queues
         hint = "\nThe messages carry a terminating NUL: the spec says it is not sent (strlen(MSG) bytes)."
     if got != expected:
         hint += f"\n{ended(sender)}"
-    expect_output(f"the output of the reference mq_receiver for `mq_sender {name} {' '.join(sender_args(INTEROP))}`",
+    expect_output(f"the output of the reference mq_receiver for `{command('mq_sender', name, INTEROP)}`",
                   expected, got, receiver, hint)
 
 

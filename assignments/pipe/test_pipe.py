@@ -169,7 +169,8 @@ def test_capacity_reported(sandbox: Sandbox) -> None:
         want = f"capacity: {kernel_capacity(size)}"
         if not lines or lines[0] != want:
             fail(f"pipe_info {' '.join(args)}: the first line should be {want!r} (what F_GETPIPE_SZ reports"
-                 f"{' after F_SETPIPE_SZ 100000' if size else ''})\n{block('got', info.stdout())}")
+                 f"{' after F_SETPIPE_SZ 100000' if size else ''})\n{block('got', info.stdout())}\n"
+                 f"pipe_info {info.describe_end()}")
 
 
 @pytest.mark.points(1)
