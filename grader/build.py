@@ -19,15 +19,19 @@ compiler's message; the other programs are still graded.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import stat
 import subprocess
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Callable, Optional, TypeVar
+
+T = TypeVar("T")
 
 from grader.settings import Assignment
 
@@ -204,22 +208,103 @@ def build_tools(tools_dir: Path) -> tuple[str, str]:
     return str(launcher), str(shim)
 
 
+def cache_dir() -> Optional[Path]:
+    """Where builds of the grader's own code (helpers, reference programs) are kept between runs:
+    $GRADER_CACHE, else ~/.cache/ipc-grader; None when it cannot be made.  Only the grader writes
+    there (programs run as another user where they can), keyed by a hash of the sources, the
+    flags and the compiler, so a stale entry is never used."""
+    root = Path(os.environ.get("GRADER_CACHE") or Path.home() / ".cache" / "ipc-grader")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        os.chmod(root, 0o755)
+    except OSError:
+        return None
+    return root
+
+
+def _key(*parts: object) -> str:
+    digest = hashlib.sha256()
+    cc = shutil.which(os.environ.get("CC", "gcc")) or ""
+    try:
+        digest.update(f"{cc}:{os.stat(cc).st_mtime_ns}".encode())
+    except OSError:
+        digest.update(cc.encode())
+    for part in parts:
+        if isinstance(part, Path):
+            for path in sorted(part.rglob("*")) if part.is_dir() else [part]:
+                if path.is_file() and "__pycache__" not in path.parts:
+                    digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        else:
+            digest.update(repr(part).encode())
+    return digest.hexdigest()[:24]
+
+
+def cached(key: str, make: Callable[[Path], T], out: Path) -> T:
+    """MAKE(folder) once per KEY; its folder is copied to OUT on every use.  Without a cache,
+    MAKE(OUT) directly."""
+    root = cache_dir()
+    if root is None:
+        return make(out)
+    entry = root / key
+    meta = entry / "result.json"
+    if not meta.exists():
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
+        try:
+            result = make(tmp / "files")
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        (tmp / "result.json").write_text(json.dumps(_encode(result, tmp / "files")))
+        try:
+            tmp.rename(entry)
+        except OSError:  # another grader made it first
+            shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(entry / "files", out, dirs_exist_ok=True)
+    return _decode(json.loads(meta.read_text()), out)  # type: ignore[no-any-return]
+
+
+def _encode(result: Any, base: Path) -> Any:
+    """Paths under BASE become relative, so the cache entry can be copied anywhere."""
+    if isinstance(result, Built):
+        return {"built": [result.program, os.path.relpath(result.path, base) if result.path else None, result.log]}
+    if isinstance(result, dict):
+        return {"dict": {k: _encode(v, base) for k, v in result.items()}}
+    if isinstance(result, tuple):
+        return {"tuple": [os.path.relpath(p, base) for p in result]}
+    raise TypeError(result)
+
+
+def _decode(data: Any, base: Path) -> Any:
+    if "built" in data:
+        prog, rel, log = data["built"]
+        return Built(prog, str(base / rel) if rel else None, log)
+    if "dict" in data:
+        return {k: _decode(v, base) for k, v in data["dict"].items()}
+    return tuple(str(base / p) for p in data["tuple"])
+
+
 def build_all(assignment: Assignment, submission: Path, root: Path) -> Manifest:
     """Build the submission, the reference and the helpers under ROOT; save and return the manifest."""
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o755)
-    launcher, shim = build_tools(root / "tools")
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        def side(who: str, src: Path) -> dict[str, Built]:
-            copy = root / who / "src"
-            notes = copy_sources(src, copy)
-            built = build_programs(copy, root / who / "bin", assignment, who)
-            if notes:
-                built = {k: Built(v.program, v.path, (v.log + "\n" + "\n".join(notes)).strip()) for k, v in built.items()}
-            return built
+    here = Path(__file__).resolve().parent
 
-        student_f = pool.submit(side, "student", submission)
-        reference_f = pool.submit(side, "reference", assignment.reference_dir)
+    def side(who: str, src: Path, out: Path) -> dict[str, Built]:
+        copy = out / "src"
+        notes = copy_sources(src, copy)
+        built = build_programs(copy, out / "bin", assignment, who)
+        if notes:
+            built = {k: Built(v.program, v.path, (v.log + "\n" + "\n".join(notes)).strip()) for k, v in built.items()}
+        return built
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        tools_f = pool.submit(cached, _key("tools", here / "launcher.c", here / "eintr_shim.c"),
+                              build_tools, root / "tools")
+        reference_f = pool.submit(
+            cached, _key("reference", assignment.reference_dir, assignment.cflags, assignment.ldflags),
+            lambda out: side("reference", assignment.reference_dir, out), root / "reference")
+        student_f = pool.submit(side, "student", submission, root / "student")
+        launcher, shim = tools_f.result()
         manifest = Manifest(str(root), student_f.result(), reference_f.result(), launcher, shim)
     manifest.save()
     return manifest

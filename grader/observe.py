@@ -375,3 +375,62 @@ def wait_for(
         if time.monotonic() >= deadline:
             fail(f"expected {what} within {timeout_s:.1f} s; what the kernel shows:\n{describe_tree(pids)}")
         time.sleep(POLL_S)
+
+
+# -- what a futex waiter waits on -------------------------------------------------------------
+FUTEX_PRIVATE_FLAG = 128
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """One line of ``/proc/PID/maps``."""
+
+    start: int
+    end: int
+    perms: str
+    offset: int
+    inode: int
+    path: str  # '' for anonymous memory; the kernel appends ' (deleted)' once the file is unlinked
+
+
+def mappings(pid: int) -> list[Mapping]:
+    """The memory mappings of PID (readable by root or the same uid), in address order."""
+    out = []
+    for line in (_read(f"/proc/{pid}/maps") or "").splitlines():
+        parts = line.split(maxsplit=5)
+        if len(parts) < 5:
+            continue
+        lo, hi = parts[0].split("-")
+        out.append(Mapping(int(lo, 16), int(hi, 16), parts[1], int(parts[2], 16), int(parts[4]),
+                           parts[5] if len(parts) > 5 else ""))
+    return out
+
+
+@dataclass(frozen=True)
+class FutexWait:
+    """Where the futex word of a thread asleep in futex() is: ``sem_wait`` on a named semaphore
+    sleeps on a word of the file ``/dev/shm/sem.NAME`` mapped in the process, on a semaphore in
+    shared memory on a word of ``/dev/shm/NAME``."""
+
+    address: int
+    private: bool  # FUTEX_PRIVATE_FLAG: only a wake from the same process can reach it
+    path: str  # the file mapped at the address ('' for anonymous memory)
+    offset: int  # of the futex word in that file
+
+    @property
+    def file(self) -> str:
+        """The path without the ' (deleted)' the kernel adds once the file is unlinked."""
+        return self.path.removesuffix(" (deleted)")
+
+
+def futex_wait(b: Blocked) -> Optional[FutexWait]:
+    """The futex word a thread blocked in futex() sleeps on (None for any other call, or when the
+    maps of the process cannot be read).  Match ``file`` against ``/dev/shm/sem.NAME`` to tell
+    which named semaphore a ``sem_wait`` waits on."""
+    if b.call != "futex" or not b.args:
+        return None
+    address, op = b.args[0], b.args[1] if len(b.args) > 1 else 0
+    for m in mappings(b.pid):
+        if m.start <= address < m.end:
+            return FutexWait(address, bool(op & FUTEX_PRIVATE_FLAG), m.path, m.offset + address - m.start)
+    return None

@@ -204,13 +204,19 @@ def errors_explained(*children: Child) -> Iterator[None]:
         fail(f"{exc.msg}{hints[0]}")
 
 
+def on_queue(b: Blocked, family: str, name: str) -> bool:
+    """Is B a call of FAMILY ('mq_receive', 'mq_send') on the queue NAME?  The fd shows as
+    '/NAME', or '/NAME (deleted)' once the queue was unlinked: still the same queue."""
+    target = (b.target or "").removesuffix(" (deleted)")
+    return b.is_(family) and target.endswith(name)
+
+
 def wait_in(sandbox: Sandbox, family: str, name: str, child: Child, what: str) -> Blocked:
     """Wait until a process of CHILD's tree sleeps in a call of FAMILY ('mq_receive', 'mq_send')
     on the queue NAME."""
     __tracebackhide__ = True
     with errors_explained(child):
-        return sandbox.wait_blocked(lambda b: b.is_(family) and (b.target or "").endswith(name), what,
-                                    among=[child])
+        return sandbox.wait_blocked(lambda b: on_queue(b, family, name), what, among=[child])
 
 
 def expect_messages(what: str, want: Sequence[bytes], got: Sequence[bytes], child: Child) -> None:
@@ -538,7 +544,7 @@ def test_student_sender_with_reference_receiver(sandbox: Sandbox, queues: Queues
     name = sandbox.name("tosref")
     queues.remove_later(name)
     receiver = spawn_receiver(sandbox, name, len(INTEROP), reference=True)
-    sandbox.wait_blocked(lambda b: b.is_("mq_receive") and (b.target or "").endswith(name),
+    sandbox.wait_blocked(lambda b: on_queue(b, "mq_receive", name),
                          "the reference mq_receiver to wait on the empty queue it made", among=[receiver])
     sender = spawn_sender(sandbox, name, INTEROP)
     expected = received_lines(INTEROP)
