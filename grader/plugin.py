@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from grader import build, leaks, proc, report, settings
+from grader import build, leaks, observe, proc, report, settings
 from grader.scoring import (
     POINTS_PROP, VISIBILITY_PROP, Scoreboard, check_meta, is_controller, worker_id, write_collected,
 )
@@ -98,6 +98,7 @@ class GradingRun:
         else:
             assert winput is not None
             config.stash[run_key] = Path(winput["grader_run_dir"])
+            signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
 
     # -- collection -------------------------------------------------------------------------
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -199,7 +200,14 @@ class _XdistHooks:
 
 
 def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
-    """SIGTERM to the grader ends the run like Ctrl-C: cleanup and an incomplete report."""
+    """SIGTERM to the grader ends the run like Ctrl-C: cleanup and an incomplete report.  An
+    xdist controller passes it on to its workers first, so that they stop their checks at once
+    instead of running on to their deadlines."""
+    for pid in observe.children(os.getpid()):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
     raise KeyboardInterrupt
 
 

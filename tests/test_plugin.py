@@ -167,14 +167,15 @@ def test_missing_points_marker_is_an_error_naming_the_check(
     result.stderr.fnmatch_lines(["*add @pytest.mark.points(N) to: test_tiny.py::test_unscored*"])
 
 
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["plain", "xdist"])
 def test_interrupted_run_leaves_a_valid_incomplete_report_and_nothing_running(
-    tmp_path: Path, private_tmp: Path
+    tmp_path: Path, private_tmp: Path, workers: list[str]
 ) -> None:
     sub = broken_copy(tmp_path, {"pipe_relay.c": ("int main(void)\n{", "int main(void)\n{\n    for (;;) pause();")})
     report = tmp_path / "results.json"
     grader = subprocess.Popen(
         [sys.executable, "-m", "pytest", "--assignment=pipe", f"--submission={sub}", f"--grade-report={report}",
-         "-p", "no:cacheprovider"],
+         "-p", "no:cacheprovider", *workers],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )
     deadline = time.monotonic() + 60
@@ -183,6 +184,7 @@ def test_interrupted_run_leaves_a_valid_incomplete_report_and_nothing_running(
         time.sleep(0.01)
     grader.send_signal(signal.SIGTERM)
     out, _ = grader.communicate(timeout=60)
+    stopped = time.monotonic()
     data = json.loads(report.read_text())
     assert data["extra_data"]["complete"] is False, out.decode()
     assert data["output"].startswith("INCOMPLETE")
