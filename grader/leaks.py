@@ -154,3 +154,31 @@ def process_leaks(pids: Iterable[int], launched: set[int]) -> list[str]:
         else:
             out.append(f"still running: {observe.describe_process(pid)}")
     return out
+
+
+SHM_LOW_BYTES = 64 << 20
+
+
+def preflight() -> list[str]:
+    """What on this machine will make checks fail through no fault of the student's: a nearly
+    full /dev/shm, the message-queue limits already reached.  Said once, in the report."""
+    notes = []
+    try:
+        st = os.statvfs(SHM_DIR)
+        free = st.f_bavail * st.f_frsize
+        if free < SHM_LOW_BYTES:
+            notes.append(f"/dev/shm has only {free >> 20} MiB free: checks that use shared memory or "
+                         f"semaphores may fail with ENOSPC or SIGBUS; free space there (ls -la /dev/shm)")
+    except OSError:
+        notes.append("/dev/shm is missing: POSIX shared memory and named semaphores cannot work here")
+    if os.path.ismount(MQ_DIR):
+        try:
+            queues_max = int(Path("/proc/sys/fs/mqueue/queues_max").read_text())
+            count = len(os.listdir(MQ_DIR))
+            if count >= queues_max - 4:
+                notes.append(f"{count} message queues exist and the system allows {queues_max} "
+                             f"(/proc/sys/fs/mqueue/queues_max): queue checks may fail with ENOSPC; "
+                             f"remove stale queues from /dev/mqueue")
+        except (OSError, ValueError):
+            pass
+    return notes

@@ -86,6 +86,10 @@ class GradingRun:
             self._write_report(exit_status=None)
             signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
             assert self.settings.assignment is not None
+            leaks.ensure_mqueue_fs()
+            self.preflight = leaks.preflight()
+            for note in self.preflight:
+                config.issue_config_time_warning(pytest.PytestWarning(note), stacklevel=2)
             try:
                 self.manifest = build.build_all(self.settings.assignment, self.settings.submission, run_dir)
             except build.BuildError as exc:  # the machine cannot build at all (no gcc)
@@ -160,7 +164,8 @@ class GradingRun:
         if path is None:
             return
         assert self.settings.assignment is not None
-        notes = self._build_notes() if hasattr(self, "manifest") else []
+        notes = list(getattr(self, "preflight", []))
+        notes += self._build_notes() if hasattr(self, "manifest") else []
         if getattr(self, "fatal", None):
             notes.append(self.fatal)
         complete = None

@@ -184,7 +184,6 @@ def test_interrupted_run_leaves_a_valid_incomplete_report_and_nothing_running(
         time.sleep(0.01)
     grader.send_signal(signal.SIGTERM)
     out, _ = grader.communicate(timeout=60)
-    stopped = time.monotonic()
     data = json.loads(report.read_text())
     assert data["extra_data"]["complete"] is False, out.decode()
     assert data["output"].startswith("INCOMPLETE")
