@@ -13,7 +13,7 @@ from grader.build import Manifest
 from grader.sandbox import Sandbox
 from grader.scoring import NOTE_PROP
 from grader.contain import Jail
-from grader.state import jail_key, run_key, settings_key
+from grader.state import call_failed_key, jail_key, run_key, settings_key
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +33,9 @@ def sandbox(request: pytest.FixtureRequest, manifest: Manifest) -> Iterator[Sand
     try:
         yield box
     finally:
+        if request.node.stash.get(call_failed_key, False):
+            for calls in box.last_calls():
+                request.node.user_properties.append((NOTE_PROP, calls))
         left = box.close()
         if left:
             request.node.user_properties.append(

@@ -144,6 +144,8 @@ def process_leaks(pids: Iterable[int], launched: set[int]) -> list[str]:
         if fields is None:
             continue
         comm, letter, ppid = fields
+        if comm == "strace" and pid not in launched:
+            continue  # the grader's own tracer (--grader-strace)
         if letter == "Z":
             if pid in launched:
                 continue  # a program the check started and has not waited for yet

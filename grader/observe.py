@@ -101,6 +101,12 @@ def descendants(roots: Iterable[int]) -> list[int]:
     return seen
 
 
+def is_tracer(pid: int) -> bool:
+    """True for the grader's own strace (--grader-strace), which is no program of the student's."""
+    fields = stat_fields(pid)
+    return fields is not None and fields[0] == "strace"
+
+
 def threads(pid: int) -> list[int]:
     """Thread ids of PID (the main thread first)."""
     try:
@@ -334,7 +340,7 @@ DESCRIBE_MAX = 12
 def describe_tree(pids: Iterable[int]) -> str:
     """describe_process for every pid given (callers pass a whole check's processes); past
     DESCRIBE_MAX processes, a count of the rest by what they are doing (a fork bomb stays short)."""
-    pids = list(pids)
+    pids = [p for p in pids if not is_tracer(p)]
     if not pids:
         return "(no process left)"
     lines = [describe_process(p, pids) for p in pids[:DESCRIBE_MAX]]

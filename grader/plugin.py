@@ -23,7 +23,7 @@ from grader.scoring import (
     POINTS_PROP, VISIBILITY_PROP, Scoreboard, check_meta, is_controller, worker_id, write_collected,
 )
 from grader.contain import Jail
-from grader.state import jail_key, run_key, settings_key, started_key
+from grader.state import call_failed_key, jail_key, run_key, settings_key, started_key
 
 SCOREBOARD = "grader-scoreboard"
 BACKSTOP_TIMEOUT_S = 120.0
@@ -121,6 +121,13 @@ class GradingRun:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         # After -k/-m deselection: the checks of this run, for the report of an interrupted one.
         write_collected(session.config.stash[run_key], worker_id(session.config), session.items)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        rep = yield
+        if rep.when == "call":
+            item.stash[call_failed_key] = bool(rep.failed)
+        return rep
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if session.config.pluginmanager.getplugin("dsession") is None:

@@ -144,6 +144,7 @@ class Child:
     pty: Optional[pexpect.spawn] = None
     transcript: bytearray = field(default_factory=bytearray)
     output_cap: int = 16 << 20
+    trace_path: Optional[Path] = None
     _pidfd: Optional[int] = None
     _exit: Optional[ExitInfo] = None
 
@@ -214,7 +215,8 @@ class Child:
                 break
             # All the check's processes, not only this program's tree: a child whose parent
             # exited without waiting has been re-parented to the grader and may still be writing.
-            alive = [p for p in my_processes() if observe.state(p) not in (None, "Z")]
+            alive = [p for p in my_processes()
+                     if observe.state(p) not in (None, "Z") and (p == self.pid or not observe.is_tracer(p))]
             if not alive:
                 break
             time.sleep(observe.POLL_S)

@@ -102,13 +102,39 @@ class Sandbox:
         if limits is None:
             limits = Limits(nproc=contain.PIDS_MAX if self.jail.uid is not None else 0)
         env = {**(env or {}), **self.jail.env()}
+        label = label or self.label(argv[0])
+        trace_path: Optional[Path] = None
+        tracer = shutil.which("strace") if self.settings.strace and label.startswith("your") else None
+        if tracer:
+            # -D keeps the program the grader's child, with its own pid; the tracer runs beside
+            # it as the same user.  The log is made here, writable by that user.
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            trace_path = self.log_dir / f"trace-{len(self.children)}-{Path(argv[0]).name}"
+            trace_path.touch(mode=0o666)
+            os.chmod(trace_path, 0o666)
+            argv = [tracer, "-D", "-f", "-qq", "-s", "40", "-o", str(trace_path), "--", *argv]
         child = proc.spawn(
-            list(argv), label=label or self.label(argv[0]), launcher=self.manifest.launcher,
+            list(argv), label=label, launcher=self.manifest.launcher,
             shim=self.manifest.shim, cwd=self.dir, log_dir=self.log_dir, limits=limits,
             output_cap=self.settings.output_cap, stdin=stdin, stdout=stdout, pty=pty, env=env,
         )
+        child.trace_path = trace_path
         self.children.append(child)
         return child
+
+    def last_calls(self, lines: int = 12) -> list[str]:
+        """The last system calls each traced program made (with --grader-strace), for the
+        feedback of a failed check."""
+        out = []
+        for c in self.children:
+            if c.trace_path is None or not c.trace_path.exists():
+                continue
+            with open(c.trace_path, "rb") as f:
+                f.seek(max(0, c.trace_path.stat().st_size - 16384))
+                tail = f.read().decode("utf-8", "replace").splitlines()[-lines:]
+            if tail:
+                out.append(block(f"last system calls of {c.label} (pid {c.pid}), from strace", "\n".join(tail), 2000))
+        return out
 
     # -- names ------------------------------------------------------------------------------
     def path(self, stem: str) -> str:
@@ -205,7 +231,7 @@ class Sandbox:
         running = [c.pid for c in self.children if c.poll() is None]
         kept = set(observe.descendants(running))
         strays = [p for p in sorted(set(self.processes()) | set(self.jail.pids()))
-                  if p not in kept and observe.state(p) not in (None, "Z")]
+                  if p not in kept and observe.state(p) not in (None, "Z") and not observe.is_tracer(p)]
         for pid in strays[:5]:
             found.append(f"still running after its program ended: {observe.describe_process(pid)}")
         if len(strays) > 5:

@@ -26,6 +26,8 @@ REPORT_HELP = "write a Gradescope results.json to this path (also after a failed
 TIMEOUT_HELP = "scale every deadline of the checks by this factor (default 1.0; raise it on a slow machine)"
 ISOLATION_HELP = ("auto: as root, run programs as a user of their own, in cgroups, without network "
                   "where the assignment has none; none: run them as the grader's user (default auto)")
+STRACE_HELP = ("run the student's programs under strace and show their last system calls in the "
+               "feedback of a failed check (slower: about 0.1 ms per system call)")
 OUTPUT_CAP_HELP = "bytes of stdout/stderr kept per program; more is cut (default 16 MiB)"
 
 
@@ -110,6 +112,7 @@ class GraderSettings:
     timeout_factor: float = 1.0
     output_cap: int = 16 << 20
     isolation: str = "auto"
+    strace: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -138,6 +141,8 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("grader_timeout", TIMEOUT_HELP)
     parser.addini("grader_output_cap", OUTPUT_CAP_HELP)
     parser.addini("grader_isolation", ISOLATION_HELP)
+    group.addoption("--grader-strace", dest="grader_strace", action="store_const", const="1", help=STRACE_HELP)
+    parser.addini("grader_strace", STRACE_HELP)
 
 
 def assignment_option(config: pytest.Config) -> Optional[str]:
@@ -174,4 +179,5 @@ def settings_from_config(config: pytest.Config) -> GraderSettings:
         timeout_factor=factor,
         output_cap=cap,
         isolation=isolation,
+        strace=str(_pick(config, "grader_strace", "grader_strace", "GRADER_STRACE") or "0").lower() in ("1", "true", "yes"),
     )

@@ -190,3 +190,17 @@ def test_interrupted_run_leaves_a_valid_incomplete_report_and_nothing_running(
     assert len(data["tests"]) == PIPE_CHECKS
     assert any(t["output"].startswith("not run") for t in data["tests"])
     assert_nothing_left(private_tmp)
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+def test_strace_shows_the_last_system_calls_of_a_failing_program(
+    grade: Callable[..., Graded], tmp_path: Path, private_tmp: Path
+) -> None:
+    sub = broken_copy(tmp_path, {"pipe_relay.c": ("        close(fd[1]);\n        int rc = copy(fd[0]",
+                                                  "        int rc = copy(fd[0]")})
+    graded = grade("pipe", sub, "--grader-strace", "-k", "end_of_file or test_message_arrives")
+    assert graded.scores() == {"test_message_arrives": 2, "test_child_sees_end_of_file": 0}
+    out = graded.output("test_child_sees_end_of_file")
+    assert "last system calls of your pipe_relay" in out and "read(3" in out, out
+    assert "strace" not in graded.output("test_message_arrives")
+    assert_nothing_left(private_tmp)
