@@ -100,8 +100,8 @@ def detection_delays(samples: int) -> list[float]:
             with open(err, "wb") as err_f:
                 proc = subprocess.Popen([str(exe)], stdin=r, stderr=err_f)
             os.close(r)
-            observe.wait_for(lambda: [proc.pid], lambda b: b.is_("read", on="pipe"), timeout_s=5.0,
-                             what="read() on the pipe")
+            observe.wait_for(lambda pid=proc.pid: [pid], lambda b: b.is_("read", on="pipe"),  # type: ignore[misc]
+                             timeout_s=5.0, what="read() on the pipe")
             seen = time.monotonic()
             os.close(w)
             proc.wait()
@@ -129,7 +129,8 @@ def main() -> None:
         print(f"{name:<13} {n0:>9.2f} {n2:>9.2f} {shown:>11} {ratio:>9}  {score}")
     print(f"{'all':<13} {totals[0]:>9.2f} {totals[1]:>9.2f}")
     if args.batch:
-        print(f"batch: {args.batch} copies of the pipe reference, -j 2: {batch_rate(args.batch):.0f} submissions/minute")
+        rate = batch_rate(args.batch)
+        print(f"batch: {args.batch} copies of the pipe reference, -j 2: {rate:.0f} submissions/minute")
     d = sorted(detection_delays(50))
     print(f"blocked-in-read() seen after: median {statistics.median(d):.2f} ms, 95th percentile "
           f"{d[int(len(d) * 0.95) - 1]:.2f} ms, max {d[-1]:.2f} ms (50 samples)")

@@ -31,9 +31,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
-T = TypeVar("T")
-
 from grader.settings import Assignment
+
+T = TypeVar("T")
 
 MAX_FILES = 200
 MAX_BYTES = 20 << 20
@@ -184,10 +184,11 @@ def build_programs(src_dir: Path, out_dir: Path, assignment: Assignment, who: st
             shutil.copy2(exe, out_dir / prog)
             return Built(prog, str(out_dir / prog), "")
         listing = ", ".join(found[:20]) or "nothing"
-        return Built(prog, None, f"expected {prog}.c (or an executable named {prog}) in the {who} folder; found: {listing}")
+        return Built(prog, None,
+                     f"expected {prog}.c (or an executable named {prog}) in the {who} folder; found: {listing}")
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(assignment.programs, pool.map(one, assignment.programs)))
+        return dict(zip(assignment.programs, pool.map(one, assignment.programs), strict=True))
 
 
 def build_tools(tools_dir: Path) -> tuple[str, str]:

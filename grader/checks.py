@@ -20,7 +20,7 @@ def first_difference(expected: bytes, got: bytes) -> Optional[int]:
     """Offset of the first byte where GOT differs from EXPECTED, or None if equal."""
     if expected == got:
         return None
-    for i, (a, b) in enumerate(zip(expected, got)):
+    for i, (a, b) in enumerate(zip(expected, got, strict=False)):
         if a != b:
             return i
     return min(len(expected), len(got))

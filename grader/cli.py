@@ -67,7 +67,7 @@ def verify(names: list[str], workers: int, out: Optional[Path]) -> int:
     results = batch.run_parallel(jobs, workers, done)
     report: dict[str, Any] = {}
     for name in names:
-        rows = [(bug, graded) for (n, bug), graded in zip(labels, results) if n == name]
+        rows = [(bug, graded) for (n, bug), graded in zip(labels, results, strict=True) if n == name]
         ref = next(g for b, g in rows if b is None)
         checks = [batch.short(t["name"]) for t in ref.report.get("tests", [])]
         print(f"\n== {name}: reference {ref.report['score']:g}/{ref.report['max_score']:g} ({ref.seconds:.1f} s)")

@@ -37,7 +37,7 @@ def interrupt(b: Blocked, *, timeout_s: float, gone: Callable[[], str], label: s
     Fails the check, naming the call that returned EINTR, when the program ends instead
     (GONE() says how) or blocks somewhere else, or when nothing happens by the deadline."""
     __tracebackhide__ = True
-    name = f"{b.call}()" if b.call != "futex" else "sem_wait() (a futex wait)"
+    name = observe.pretty(b.call).removeprefix("a ")
     before = observe.ctxt_switches(b.pid, b.tid)
     tgkill(b.pid, b.tid, EINTR_SIGNAL)
     deadline = time.monotonic() + timeout_s

@@ -63,7 +63,11 @@ FD_CALLS = {
     "read", "write", "readv", "writev", "pread64", "pwrite64", "accept", "accept4", "recvfrom", "recvmsg",
     "sendto", "sendmsg", "connect", "mq_timedsend", "mq_timedreceive", "sendfile", "splice",
 }
-_PRETTY = {"mq_timedreceive": "mq_receive", "mq_timedsend": "mq_send", "futex": "a futex wait (sem_wait, a mutex or pthread_join)"}
+_PRETTY = {
+    "mq_timedreceive": "mq_receive",
+    "mq_timedsend": "mq_send",
+    "futex": "a futex wait (sem_wait, a mutex or pthread_join)",
+}
 
 
 def _read(path: str) -> Optional[str]:
@@ -209,6 +213,22 @@ def kind_of(target: Optional[str]) -> str:
     return "unknown"
 
 
+def is_mqueue_fd(pid: int, fd: int) -> bool:
+    """True when fd N of PID is a POSIX message queue.  /proc shows a queue fd as the bare queue
+    name ('/NAME', '/NAME (deleted)'), so the test is the device of the mqueue filesystem."""
+    try:
+        dev = os.stat(f"/proc/{pid}/fd/{fd}").st_dev
+    except OSError:
+        return False
+    for mount in ("/dev/mqueue",):
+        try:
+            if os.path.ismount(mount) and os.stat(mount).st_dev == dev:
+                return True
+        except OSError:
+            pass
+    return False
+
+
 def read_string(pid: int, address: int, limit: int = 256) -> Optional[str]:
     """A NUL-terminated string from the memory of PID (root or same uid), e.g. an open() path."""
     try:
@@ -240,7 +260,11 @@ class Blocked:
 
     @property
     def kind(self) -> str:
-        return "fifo" if self.call in FAMILIES["open"] and self.path else kind_of(self.target)
+        if self.call in FAMILIES["open"] and self.path:
+            return "fifo"
+        if self.fd is not None and is_mqueue_fd(self.pid, self.fd):
+            return "mqueue"
+        return kind_of(self.target)
 
     def is_(self, family: str, on: Optional[str] = None) -> bool:
         """True when the call is of FAMILY (see FAMILIES) and, if ON is given, on an fd of that
@@ -255,7 +279,7 @@ class Blocked:
 
     def describe(self) -> str:
         """'blocked in read() on fd 3 (pipe:[123])'."""
-        name = _PRETTY.get(self.call, self.call + "()")
+        name = pretty(self.call)
         where = ""
         if self.fd is not None:
             where = f" on fd {self.fd} ({self.target or 'closed'})"
@@ -300,6 +324,12 @@ def all_blocked(pids: Iterable[int]) -> list[Blocked]:
             if b:
                 out.append(b)
     return out
+
+
+def pretty(call: str) -> str:
+    """How a student knows a call: 'read()', 'mq_receive()', 'a futex wait (sem_wait...)'."""
+    name = _PRETTY.get(call, call)
+    return name if name.startswith("a ") else name + "()"
 
 
 def describe_process(pid: int, pids: Iterable[int] = ()) -> str:

@@ -158,13 +158,15 @@ def settings_from_config(config: pytest.Config) -> GraderSettings:
     submission = Path(_pick(config, "grader_submission", "grader_submission", "GRADER_SUBMISSION") or ".")
     submission = Path(os.path.abspath(submission))
     if assignment is not None and not submission.is_dir():
-        raise pytest.UsageError(f"--submission={str(submission)!r} is not a folder; give the folder that holds your sources")
+        raise pytest.UsageError(
+            f"--submission={str(submission)!r} is not a folder; give the folder that holds your sources")
     report = _pick(config, "grader_report", "grader_report", "GRADER_REPORT")
     try:
         factor = float(_pick(config, "grader_timeout", "grader_timeout", "GRADER_TIMEOUT") or 1.0)
         cap = int(_pick(config, "grader_output_cap", "grader_output_cap", "GRADER_OUTPUT_CAP") or (16 << 20))
     except ValueError as exc:
-        raise pytest.UsageError(f"--grader-timeout takes a number and --grader-output-cap a whole number: {exc}") from None
+        raise pytest.UsageError(
+            f"--grader-timeout takes a number and --grader-output-cap a whole number: {exc}") from None
     if factor <= 0:
         raise pytest.UsageError(f"--grader-timeout={factor} must be above 0")
     isolation = str(_pick(config, "grader_isolation", "grader_isolation", "GRADER_ISOLATION") or "none")
@@ -179,5 +181,6 @@ def settings_from_config(config: pytest.Config) -> GraderSettings:
         timeout_factor=factor,
         output_cap=cap,
         isolation=isolation,
-        strace=str(_pick(config, "grader_strace", "grader_strace", "GRADER_STRACE") or "0").lower() in ("1", "true", "yes"),
+        strace=str(_pick(config, "grader_strace", "grader_strace", "GRADER_STRACE") or "0").lower()
+        in ("1", "true", "yes"),
     )
