@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import platform
+import socket
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional
@@ -43,7 +44,7 @@ SYSCALLS = _AARCH64 if platform.machine() in ("aarch64", "arm64") else _X86_64
 
 # Families: what a check asks for, and the calls that count as it.
 FAMILIES = {
-    "read": {"read", "readv", "pread64"},
+    "read": {"read", "readv", "pread64", "splice"},
     "write": {"write", "writev", "pwrite64", "sendfile", "splice"},
     "recv": {"recvfrom", "recvmsg", "read", "readv"},
     "send": {"sendto", "sendmsg", "write", "writev"},
@@ -470,3 +471,124 @@ def futex_wait(b: Blocked) -> Optional[FutexWait]:
         if m.start <= address < m.end:
             return FutexWait(address, bool(op & FUTEX_PRIVATE_FLAG), m.path, m.offset + address - m.start)
     return None
+
+
+# -- sockets ---------------------------------------------------------------------------------
+# Which sockets a program holds, and in what state, read from /proc/net/{unix,tcp,tcp6} and
+# matched to the program through the inode of each fd ('socket:[INODE]').  Readiness of a
+# server is "a socket of it is listening" (the kernel queues connections from listen() on, so
+# a client may connect at once), which holds for every design: fork, threads, poll.
+
+UNIX_ACCEPTCON = 0x10000  # /proc/net/unix Flags of a listening socket (__SO_ACCEPTCON)
+TCP_STATES = {
+    1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2", 6: "TIME_WAIT",
+    7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING", 12: "NEW_SYN_RECV",
+}
+
+
+@dataclass(frozen=True)
+class UnixSocket:
+    """One line of /proc/net/unix."""
+
+    inode: int
+    listening: bool
+    stream: bool
+    path: Optional[str]
+
+
+@dataclass(frozen=True)
+class TcpSocket:
+    """One line of /proc/net/tcp or /proc/net/tcp6 (addresses as text, e.g. '127.0.0.1', '::1')."""
+
+    local: tuple[str, int]
+    remote: tuple[str, int]
+    state: str
+    tx_queue: int
+    rx_queue: int
+    inode: int
+
+    def describe(self) -> str:
+        """'127.0.0.1:4242 -> 127.0.0.1:50000 ESTABLISHED'."""
+        if self.state == "LISTEN":
+            return f"listening on {self.local[0]}:{self.local[1]}"
+        return f"{self.local[0]}:{self.local[1]} -> {self.remote[0]}:{self.remote[1]} {self.state}"
+
+
+def unix_sockets() -> list[UnixSocket]:
+    """Every AF_UNIX socket of the machine's network namespace."""
+    out = []
+    for line in (_read("/proc/net/unix") or "").splitlines()[1:]:
+        f = line.split()
+        if len(f) < 7:
+            continue
+        out.append(UnixSocket(int(f[6]), bool(int(f[3], 16) & UNIX_ACCEPTCON), f[4] == "0001",
+                              f[7] if len(f) > 7 else None))
+    return out
+
+
+def _tcp_address(text: str) -> tuple[str, int]:
+    host, port = text.split(":")
+    raw = bytes.fromhex(host)
+    if len(raw) == 4:
+        return socket.inet_ntop(socket.AF_INET, raw[::-1]), int(port, 16)
+    words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))  # four host-order u32
+    addr = socket.inet_ntop(socket.AF_INET6, words)
+    if addr.startswith("::ffff:") and "." in addr:
+        addr = addr[7:]  # an IPv4 peer of a dual-stack socket
+    return addr, int(port, 16)
+
+
+def tcp_sockets() -> list[TcpSocket]:
+    """Every TCP socket (IPv4 and IPv6) of the machine's network namespace, TIME_WAIT included."""
+    out = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in (_read(table) or "").splitlines()[1:]:
+            f = line.split()
+            if len(f) < 10:
+                continue
+            tx, rx = f[4].split(":")
+            out.append(TcpSocket(_tcp_address(f[1]), _tcp_address(f[2]), TCP_STATES.get(int(f[3], 16), f[3]),
+                                 int(tx, 16), int(rx, 16), int(f[9])))
+    return out
+
+
+def socket_fds(pids: Iterable[int]) -> list[tuple[int, int, int]]:
+    """(pid, fd, inode) of every socket fd held by PIDS."""
+    out = []
+    for pid in pids:
+        for fd, target in open_fds(pid).items():
+            if target.startswith("socket:["):
+                out.append((pid, fd, int(target[8:-1])))
+    return out
+
+
+def unix_listener(path: str, pids: Iterable[int]) -> Optional[int]:
+    """The inode of a listening AF_UNIX stream socket bound to PATH and held by one of PIDS."""
+    held = {inode for _, _, inode in socket_fds(pids)}
+    for s in unix_sockets():
+        if s.listening and s.path == path and s.inode in held:
+            return s.inode
+    return None
+
+
+def tcp_listeners(pids: Iterable[int]) -> list[TcpSocket]:
+    """The listening TCP sockets held by PIDS."""
+    held = {inode for _, _, inode in socket_fds(pids)}
+    return [s for s in tcp_sockets() if s.state == "LISTEN" and s.inode in held]
+
+
+def busy_threads(pids: Iterable[int]) -> list[str]:
+    """Threads of PIDS that are not asleep in a system call (running, or between calls),
+    described; empty when every thread sleeps (zombies count as asleep)."""
+    out = []
+    for pid in pids:
+        fields = stat_fields(pid)
+        if fields is None or fields[1] == "Z":
+            continue
+        for tid in threads(pid):
+            if blocked(pid, tid) is None:
+                tf = stat_fields(pid, tid)
+                if tf is not None and tf[1] != "Z":
+                    who = f"pid {pid} ({fields[0]})" if tid == pid else f"thread {tid} of pid {pid}"
+                    out.append(f"{who}: {'running' if tf[1] == 'R' else 'in state ' + tf[1]}")
+    return out

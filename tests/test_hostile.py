@@ -20,6 +20,11 @@ PIPE_REF = REPO / "reference" / "pipe"
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="containment by uid and cgroups needs root")
 
 
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRADER_ISOLATION", "auto")
+
+
 def submission(tmp_path: Path, program: str, replace: str = "pipe_info.c", port: int = 0) -> Path:
     sub = tmp_path / "submission"
     shutil.copytree(PIPE_REF, sub)

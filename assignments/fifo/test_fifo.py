@@ -69,6 +69,19 @@ def umask_of(pid: int) -> str:
         return "unknown"
 
 
+def interrupt(sandbox: Sandbox, b: Blocked, child: Child) -> None:
+    """sandbox.interrupt, with the program's output when it ran on a pty (its stderr is there)."""
+    __tracebackhide__ = True
+    try:
+        sandbox.interrupt(b)
+        return
+    except pytest.fail.Exception as exc:
+        message = str(exc.msg)
+    if child.pty is not None and child.stdout().strip() and child.poll() is not None:
+        message += "\n" + block("its output", child.stdout())
+    fail(message)
+
+
 def kernel_view(child: Child) -> str:
     return observe.describe_tree(observe.descendants([child.pid]))
 
@@ -113,8 +126,10 @@ def waiting_for_client(fifo: str) -> Callable[[Blocked], bool]:
     return lambda b: in_open(b) or in_read(b)
 
 
-WAITING = ("to wait for a client: asleep in open() of {fifo} (or in read() or poll() on the FIFO, if it "
-           "opened it with O_RDWR), not running")
+WAITING = ("to fall asleep waiting for a client: in open() of {fifo} (or in read() or poll() on the FIFO, if "
+           "it keeps a write end of its own or opened it with O_RDWR)")
+AT_EOF = ("When a client closes the FIFO the server must go on: open the FIFO again for the next client, or "
+          "keep a write end of its own open (then read() never returns 0).")
 
 
 def settle(sandbox: Sandbox, server: Child, match: Callable[[Blocked], bool], grace_s: float = 1.0) -> bool:
@@ -128,6 +143,38 @@ def settle(sandbox: Sandbox, server: Child, match: Callable[[Blocked], bool], gr
             return False
         time.sleep(observe.POLL_S)
     return False
+
+
+class Between:
+    """Between two clients, wait until the server waits for the next one.
+
+    A server that closes and reopens the FIFO at each end-of-file loses the message of a client
+    that opens, writes and closes in the instant before it has closed its old read end (the pipe
+    and its data go away with the last descriptor); a real client has no way to avoid that, so
+    the grader does not start the next client before the server is back in open() (or, keeping a
+    write end of its own, in read()).  A server that never sleeps (busy-waiting, another check's
+    business) is waited for once only."""
+
+    def __init__(self, sandbox: Sandbox, server: Child, fifo: str) -> None:
+        self.sandbox, self.server, self.match = sandbox, server, waiting_for_client(fifo)
+        self.spins = False
+
+    def __call__(self) -> None:
+        if not self.spins:
+            self.spins = not settle(self.sandbox, self.server, self.match)
+
+
+def file_state(path: str) -> tuple[Optional[os.stat_result], Optional[bytes]]:
+    """What is at PATH, and what it holds when it is a regular file.  (Never open() whatever is
+    there: opening a FIFO blocks until it has a writer.)"""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None, None
+    if not stat.S_ISREG(st.st_mode):
+        return st, None
+    with open(path, "rb") as f:
+        return st, f.read(4096)
 
 
 def wait_fifo(sandbox: Sandbox, server: Child, fifo: str, timeout_s: float = 3.0) -> None:
@@ -160,7 +207,7 @@ def open_writer(sandbox: Sandbox, server: Child, fifo: str, why: str = "", timeo
     deadline = time.monotonic() + sandbox.timeout(timeout_s)
     while True:
         try:
-            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)  # (writes stay non-blocking: see Writer)
         except OSError as exc:
             if exc.errno not in (errno.ENXIO, errno.ENOENT):
                 fail(f"the grader could not open the FIFO {fifo} for writing: {exc.strerror}{why}")
@@ -174,34 +221,46 @@ def open_writer(sandbox: Sandbox, server: Child, fifo: str, why: str = "", timeo
         time.sleep(observe.POLL_S)
 
 
-@contextlib.contextmanager
-def writer(sandbox: Sandbox, server: Child, fifo: str, why: str = "") -> Iterator[int]:
-    fd = open_writer(sandbox, server, fifo, why)
-    try:
-        yield fd
-    finally:
-        os.close(fd)
+class Writer:
+    """The grader as a client: a write end of the FIFO, open until the block ends.
 
+    A server that closes the FIFO at each end-of-file and opens it again has an instant in which
+    it still holds the old read end: a client that opens then finds a reader, and its write fails
+    with EPIPE if the server closes before it writes.  That is the server's reopening, not an
+    error of it; the grader then opens the FIFO again and writes again (a whole message, at most
+    PIPE_BUF bytes, is written all or nothing)."""
 
-def send(sandbox: Sandbox, server: Child, fd: int, data: bytes, timeout_s: float = 3.0) -> None:
-    """Write all of DATA into the FIFO (one write() when it fits, as a client does)."""
-    __tracebackhide__ = True
-    view = memoryview(data)
-    deadline = time.monotonic() + sandbox.timeout(timeout_s)
-    while view:
-        try:
-            view = view[os.write(fd, view):]
-            continue
-        except BlockingIOError:
-            pass
-        except BrokenPipeError:
-            fail(f"the grader could not write {quote(data)!r} into the FIFO: no process has it open for "
-                 f"reading any more; {ended(server)}")
-        left = deadline - time.monotonic()
-        if left <= 0:
-            fail(f"the FIFO stayed full for {sandbox.timeout(timeout_s):.1f} s: the server does not read it; "
-                 f"what the kernel shows:\n{kernel_view(server)}")
-        select.select([], [fd], [], left)
+    def __init__(self, sandbox: Sandbox, server: Child, fifo: str, why: str = "") -> None:
+        self.sandbox, self.server, self.fifo, self.why = sandbox, server, fifo, why
+        self.fd = open_writer(sandbox, server, fifo, why)
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
+
+    def send(self, data: bytes, timeout_s: float = 3.0) -> None:
+        """Write DATA into the FIFO in one write() (it is at most PIPE_BUF bytes)."""
+        __tracebackhide__ = True
+        assert len(data) <= PIPE_BUF
+        deadline = time.monotonic() + self.sandbox.timeout(timeout_s)
+        while True:
+            try:
+                os.write(self.fd, data)  # all or nothing: at most PIPE_BUF bytes
+                return
+            except BlockingIOError:
+                pass
+            except BrokenPipeError:
+                os.close(self.fd)
+                self.fd = open_writer(self.sandbox, self.server, self.fifo, self.why,
+                                      max(deadline - time.monotonic(), 0.1))
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                fail(f"the FIFO stayed full for {self.sandbox.timeout(timeout_s):.1f} s: the server does not read it; "
+                     f"what the kernel shows:\n{kernel_view(self.server)}")
+            select.select([], [self.fd], [], left)
 
 
 def wait_drained(sandbox: Sandbox, server: Child, fd: int, what: str, timeout_s: float = 3.0) -> None:
@@ -227,11 +286,14 @@ def expect_received(sandbox: Sandbox, server: Child, message: str, why: str = ""
     """The next 'Received: ...' line of the server is exactly 'Received: MESSAGE'."""
     __tracebackhide__ = True
     want = f"Received: {message}"
-    context = "".join(f"\n{ended(c)}" for c in others)
     try:
-        line = server.expect_line(RECEIVED, sandbox.timeout(3), f"the line {want!r}{why}")
-    except pytest.fail.Exception as exc:
-        fail(f"{exc.msg}{context}")
+        line: Optional[str] = server.expect_line(RECEIVED, sandbox.timeout(3), f"the line {want!r}{why}")
+        missing = ""
+    except pytest.fail.Exception as exc:  # add the clients' side to the message, without a traceback
+        line, missing = None, str(exc.msg)
+    context = "".join(f"\n{ended(c)}" for c in others)
+    if line is None:
+        fail(missing + context)
     if line != want:
         fail(f"{server.label} should print {want!r}{why}, but the next 'Received:' line is {line!r}\n"
              f"{block('its output', server.stdout())}{context}")
@@ -289,16 +351,23 @@ def read_fifo(fd: int, timeout_s: float, size: Optional[int] = None) -> bytes:
     return bytes(got)
 
 
-def fill(fd: int) -> int:
-    """Fill the FIFO through the grader's own non-blocking write end; return the bytes written.
-    Whole 4096-byte pages, so that no later write can be merged into a half-full page."""
+def fill(fifo: str) -> int:
+    """Fill the FIFO (the grader holds it open for reading) through a write end of the grader's
+    own, closed again at once; return the bytes written.  Whole 4096-byte pages, so that no later
+    write can be merged into a half-full page: every client's write() then sleeps until the grader
+    reads.  The grader reads only once the clients are seen asleep in write(), so that the end of
+    its own write end is not taken for the end of the clients'."""
+    fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
     total = 0
-    for data in (b"#" * (PIPE_BUF - 1) + b"\n", b"\n"):
-        while True:
-            try:
-                total += os.write(fd, data)
-            except BlockingIOError:
-                break
+    try:
+        for data in (b"#" * (PIPE_BUF - 1) + b"\n", b"\n"):
+            while True:
+                try:
+                    total += os.write(fd, data)
+                except BlockingIOError:
+                    break
+    finally:
+        os.close(fd)
     return total
 
 
@@ -362,8 +431,8 @@ def test_server_prints_message(sandbox: Sandbox) -> None:
     fifo = sandbox.path("fifo")
     server = start_server(sandbox, fifo)
     wait_fifo(sandbox, server, fifo)
-    with writer(sandbox, server, fifo) as fd:
-        send(sandbox, server, fd, b"hello through the FIFO\n")
+    with Writer(sandbox, server, fifo) as w:
+        w.send(b"hello through the FIFO\n")
         expect_received(sandbox, server, "hello through the FIFO", " (the grader wrote it into the FIFO)")
 
 
@@ -374,13 +443,13 @@ def test_server_splits_lines(sandbox: Sandbox) -> None:
     fifo = sandbox.path("fifo")
     server = start_server(sandbox, fifo)
     wait_fifo(sandbox, server, fifo)
-    with writer(sandbox, server, fifo) as fd:
-        send(sandbox, server, fd, b"hel")
-        wait_drained(sandbox, server, fd, "the first part of a message, 'hel'")
-        send(sandbox, server, fd, b"lo\n")
+    with Writer(sandbox, server, fifo) as w:
+        w.send(b"hel")
+        wait_drained(sandbox, server, w.fd, "the first part of a message, 'hel'")
+        w.send(b"lo\n")
         expect_received(sandbox, server, "hello", " ('hel' and 'lo\\n' came in two writes, and your server had "
                         "read the first part before the second came: keep the bytes until the newline)")
-        send(sandbox, server, fd, b"one\ntwo\nthree\n")
+        w.send(b"one\ntwo\nthree\n")
         for word in ("one", "two", "three"):
             expect_received(sandbox, server, word, " ('one\\ntwo\\nthree\\n' came in one write(): one read() "
                             "can return several messages)")
@@ -403,10 +472,12 @@ def test_server_serves_clients_in_sequence(sandbox: Sandbox) -> None:
     fifo = sandbox.path("fifo")
     server = start_server(sandbox, fifo)
     wait_fifo(sandbox, server, fifo)
+    between = Between(sandbox, server, fifo)
     for i in range(1, 6):
+        between()
         if server.poll() is not None:
             fail(f"after client {i - 1} of 5 had sent its message and closed the FIFO, the server ended: "
-                 f"{ended(server)}\nAt end-of-file a server closes the FIFO and opens it again for the next client.")
+                 f"{ended(server)}\n{AT_EOF}")
         message = f"message of client {i} of 5"
         client = start_client(sandbox, fifo, message, reference=True)
         expect_received(sandbox, server, message, f" (client {i} of 5, started after client {i - 1} was served "
@@ -425,7 +496,7 @@ def check_stopped(server: Child, end: Optional[ExitInfo], fifo: str, name: str, 
              "sees its flag: use sigaction() without SA_RESTART, and check the flag when a call fails with EINTR.")
     info = end
     if info.term_signal is not None:
-        fail(f"{server.label} was {info} when it got {name} {when}: it must catch {name} (sigaction), "
+        fail(f"{server.label} got {name} {when} and was {info}: it must catch {name} (sigaction), "
              f"remove the FIFO and exit with 0{still}")
     if left:
         fail(f"{server.label} {info} after {name} {when}, but it left the FIFO {fifo} behind: unlink() it before "
@@ -451,8 +522,8 @@ def test_server_removes_fifo_on_sigint(sandbox: Sandbox) -> None:
     fifo = sandbox.path("fifo")
     server = start_server(sandbox, fifo)
     wait_fifo(sandbox, server, fifo)
-    with writer(sandbox, server, fifo) as fd:
-        send(sandbox, server, fd, b"before the signal\n")
+    with Writer(sandbox, server, fifo) as w:
+        w.send(b"before the signal\n")
         expect_received(sandbox, server, "before the signal")
         settle(sandbox, server, reading(fifo))
         server.signal(signal.SIGINT)
@@ -468,8 +539,8 @@ def test_server_reuses_stale_fifo(sandbox: Sandbox) -> None:
     wait_fifo(sandbox, server, fifo)
     why = (" (a FIFO was already at the path, left behind by an earlier server: mkfifo() fails with EEXIST, "
            "and the server must check that what is there is a FIFO and use it)")
-    with writer(sandbox, server, fifo, why) as fd:
-        send(sandbox, server, fd, b"served through an old FIFO\n")
+    with Writer(sandbox, server, fifo, why) as w:
+        w.send(b"served through an old FIFO\n")
         expect_received(sandbox, server, "served through an old FIFO", why)
 
 
@@ -479,13 +550,13 @@ def test_server_refuses_non_fifo(sandbox: Sandbox) -> None:
     content = b"a regular file: no server may delete or change it\n"
     path = make_file(sandbox, "fifo", content)
     server = start_server(sandbox, path, pty=False)
-    end = server.try_wait(sandbox.timeout(3))
-    try:
-        st: Optional[os.stat_result] = os.lstat(path)
-        with open(path, "rb") as f:
-            now = f.read(4096) if stat.S_ISREG(st.st_mode) else None
-    except FileNotFoundError:
-        st, now = None, None
+    deadline = time.monotonic() + sandbox.timeout(3)
+    while True:  # until it ends, or touches the file, or the deadline
+        end = server.poll()
+        st, now = file_state(path)
+        if end is not None or now != content or time.monotonic() >= deadline:
+            break
+        time.sleep(observe.POLL_S)
     if st is None or now != content:
         what = "removed it" if st is None else f"replaced it by a {stat.filemode(st.st_mode)} file" if now is None \
             else "changed what it holds"
@@ -507,9 +578,9 @@ def test_server_open_retried_after_eintr(sandbox: Sandbox) -> None:
     server = start_server(sandbox, fifo)
     wait_fifo(sandbox, server, fifo)
     b = sandbox.wait_blocked(waiting_for_client(fifo), f"{server.label} " + WAITING.format(fifo=fifo), among=[server])
-    sandbox.interrupt(b)
-    with writer(sandbox, server, fifo) as fd:
-        send(sandbox, server, fd, b"after the interrupted wait\n")
+    interrupt(sandbox, b, server)
+    with Writer(sandbox, server, fifo) as w:
+        w.send(b"after the interrupted wait\n")
         expect_received(sandbox, server, "after the interrupted wait")
 
 
@@ -519,13 +590,13 @@ def test_server_read_retried_after_eintr(sandbox: Sandbox) -> None:
     fifo = sandbox.path("fifo")
     server = start_server(sandbox, fifo)
     wait_fifo(sandbox, server, fifo)
-    with writer(sandbox, server, fifo) as fd:
-        send(sandbox, server, fd, b"first message\n")
+    with Writer(sandbox, server, fifo) as w:
+        w.send(b"first message\n")
         expect_received(sandbox, server, "first message")
         b = sandbox.wait_blocked(reading(fifo), f"{server.label} to wait in read() for more from the client that "
                                  "still has the FIFO open", among=[server])
-        sandbox.interrupt(b)
-        send(sandbox, server, fd, b"after the interrupted read\n")
+        interrupt(sandbox, b, server)
+        w.send(b"after the interrupted read\n")
         expect_received(sandbox, server, "after the interrupted read")
 
 
@@ -541,15 +612,20 @@ def test_server_cleans_up(sandbox: Sandbox) -> None:
     server = start_server(sandbox, fifo, "5")
     wait_fifo(sandbox, server, fifo)
     baseline: dict[int, str] = {}
+    between = Between(sandbox, server, fifo)
     for i in range(1, 6):
+        between()
         if server.poll() is not None:
-            fail(f"fifo_server PATH 5 ended after {i - 1} message(s): {ended(server)}")
-        with writer(sandbox, server, fifo) as fd:
-            send(sandbox, server, fd, f"cleanup message {i}\n".encode())
+            fail(f"fifo_server PATH 5 ended after {i - 1} message(s), each from a client of its own: "
+                 f"{ended(server)}\n{AT_EOF}")
+        with Writer(sandbox, server, fifo) as w:
+            w.send(f"cleanup message {i}\n".encode())
             expect_received(sandbox, server, f"cleanup message {i}", f" (client {i} of 5)")
         if i == 1:
+            between()
             baseline = fds_of(server.pid)
-        if i == 4:  # three more clients came and went: a leak of one fd each is three fds, a transient one
+        if i == 4:  # three more clients came and went: a leak of one fd each is three fds
+            between()
             deadline = time.monotonic() + sandbox.timeout(3)
             while len(now := fds_of(server.pid)) > len(baseline) and time.monotonic() < deadline:
                 time.sleep(observe.POLL_S)
@@ -573,8 +649,12 @@ def expect_sent(sandbox: Sandbox, client: Child, got: bytes, message: str, why: 
                 newline_judged_elsewhere: bool = False) -> None:
     """GOT is MESSAGE and its newline (without the newline too, when another check judges it)."""
     __tracebackhide__ = True
-    if newline_judged_elsewhere and got == message.encode():
-        return  # the missing newline costs test_client_sends_message, not this check
+    if got == message.encode():
+        if newline_judged_elsewhere:
+            return  # the missing newline costs test_client_sends_message, not this check
+        fail(f"{client.label} wrote {quote(message)!r} into the FIFO{why} without the newline that ends a message: "
+             f"the server cannot tell where it ends. Write the message and '\\n' together, in one write().\n"
+             f"{client.label} {client.describe_end()}")
     expect_bytes(f"what {client.label} wrote into the FIFO{why} (the message and a newline)",
                  message.encode() + b"\n", got, client)
 
@@ -613,35 +693,30 @@ def test_concurrent_clients_do_not_interleave(sandbox: Sandbox) -> None:
     fifo = make_fifo(sandbox)
     real = os.path.realpath(fifo)
     with reader(fifo) as rfd:
-        wfd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-        try:
-            filled = fill(wfd)
-            clients = [start_client(sandbox, fifo, m) for m in CONCURRENT]
-            for client, message in zip(clients, CONCURRENT):
-                b = sandbox.wait_blocked(
-                    lambda b: b.is_("write") and b.target == real,
-                    f"{client.label} {quote(message, 40)!r} to be asleep in write() on the FIFO (the grader had "
-                    "filled it, so that all four clients write at the same moment)",
-                    among=[client])
-                pending = pending_write(b)
-                want = message.encode() + b"\n"
-                if pending is not None and pending != (len(want), want[: 2 * PIPE_BUF]):
-                    size, data = pending
-                    fail(f"{client.label} with a {len(message)}-byte message writes {size} bytes in one "
-                         f"{b.call}(): {quote(data, 120)!r}. It must write the whole message and its newline "
-                         f"({len(want)} bytes) in ONE write(): a write of at most PIPE_BUF ({PIPE_BUF}) bytes "
-                         "to a FIFO is atomic, several smaller ones are not, and the messages of clients "
-                         "writing at the same time get mixed.")
-            expected = filled + sum(len(m) + 1 for m in CONCURRENT)
-            got = read_fifo(rfd, sandbox.timeout(3), size=expected)
-        finally:
-            os.close(wfd)
+        filled = fill(fifo)
+        clients = [start_client(sandbox, fifo, m) for m in CONCURRENT]
+        for client, message in zip(clients, CONCURRENT, strict=True):
+            b = sandbox.wait_blocked(
+                lambda b: b.is_("write") and b.target == real,
+                f"{client.label} {quote(message, 40)!r} to be asleep in write() on the FIFO (the grader had "
+                "filled it, so that all four clients write at the same moment)",
+                among=[client])
+            pending = pending_write(b)
+            want = message.encode() + b"\n"
+            if pending is not None and pending != (len(want), want[: 2 * PIPE_BUF]):
+                size, data = pending
+                fail(f"{client.label} with a {len(message)}-byte message writes {size} bytes in one "
+                     f"{b.call}(): {quote(data, 120)!r}. It must write the whole message and its newline "
+                     f"({len(want)} bytes) in ONE write(): a write of at most PIPE_BUF ({PIPE_BUF}) bytes "
+                     "to a FIFO is atomic, several smaller ones are not, and the messages of clients "
+                     "writing at the same time get mixed.")
+        got = read_fifo(rfd, sandbox.timeout(3))  # until every client has closed the FIFO
     lines = got[filled:].split(b"\n")
     complete, rest = lines[:-1], lines[-1]
     wanted = sorted(m.encode() for m in CONCURRENT)
     if sorted(complete) != wanted or rest:
-        fail(f"four clients wrote at the same moment; the FIFO should hold their four messages, each a whole "
-             f"line, in any order.\n"
+        fail("four clients wrote at the same moment; the FIFO should hold their four messages, each a whole "
+             "line, in any order.\n"
              + block("expected lines (any order)", "\n".join(quote(m, 60) for m in CONCURRENT))
              + "\n" + block("got", b"\n".join(complete + [rest])[:800])
              + "".join(f"\n{ended(c)}" for c in clients))
@@ -680,17 +755,13 @@ def test_client_write_retried_after_eintr(sandbox: Sandbox) -> None:
     fifo = make_fifo(sandbox)
     real = os.path.realpath(fifo)
     with reader(fifo) as rfd:
-        wfd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-        try:
-            filled = fill(wfd)
-            client = start_client(sandbox, fifo, MESSAGE)
-            b = sandbox.wait_blocked(lambda b: b.is_("write") and b.target == real,
-                                     f"{client.label} to be asleep in write() on the FIFO, which the grader had "
-                                     "filled", among=[client])
-            sandbox.interrupt(b)
-            got = read_fifo(rfd, sandbox.timeout(3), size=filled + len(MESSAGE) + 1)
-        finally:
-            os.close(wfd)
+        filled = fill(fifo)
+        client = start_client(sandbox, fifo, MESSAGE)
+        b = sandbox.wait_blocked(lambda b: b.is_("write") and b.target == real,
+                                 f"{client.label} to be asleep in write() on the FIFO, which the grader had "
+                                 "filled", among=[client])
+        sandbox.interrupt(b)
+        got = read_fifo(rfd, sandbox.timeout(3))  # until the client has closed the FIFO
     expect_sent(sandbox, client, got[filled:], MESSAGE, " after its write() was interrupted",
                 newline_judged_elsewhere=True)
 
@@ -705,12 +776,7 @@ def test_client_without_fifo_fails(sandbox: Sandbox) -> None:
         there = "nothing is at that path" if setup is None else "it is a regular file"
         client = start_client(sandbox, path, MESSAGE)
         end = client.try_wait(sandbox.timeout(3))
-        try:
-            st: Optional[os.stat_result] = os.lstat(path)
-            with open(path, "rb") as f:
-                now = f.read(4096) if stat.S_ISREG(st.st_mode) else None
-        except FileNotFoundError:
-            st, now = None, None
+        st, now = file_state(path)
         if setup is None and st is not None:
             fail(f"{client.label} was given {path}, where there was nothing, and it created a "
                  f"{stat.filemode(st.st_mode)} file there{'' if now is None else ' holding ' + repr(quote(now, 80))}. "

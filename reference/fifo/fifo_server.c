@@ -2,14 +2,18 @@
  * fifo_server PATH [COUNT]: the lecture's FIFO server, made correct.
  *
  * Creates the FIFO PATH with mode 0600 (a FIFO already there, left behind by a server that was
- * killed, is reused as it is; anything else at PATH is an error).  Then, client after client, it
- * opens the FIFO for reading -- open() blocks until a client opens it for writing -- and reads it
- * until end-of-file (every client has closed it), printing each message (a line) as
+ * killed, is reused as it is; anything else at PATH is an error).  It opens the FIFO for reading
+ * -- open() blocks until the first client opens it for writing -- and then opens it for writing
+ * too, a write end it never writes: while the server itself holds a writer, read() never returns
+ * end-of-file when a client closes the FIFO, so the server need not close and reopen it between
+ * clients (the classic server of Stevens' UNP).  Reopening would leave a gap in which a client
+ * can open the FIFO, write and close before the server closed its old descriptor, and its
+ * message would be lost with the pipe.  It prints each message (a line) as
  *
  *     Received: MESSAGE
  *
- * then closes the FIFO and opens it again for the next client.  The bytes a read() returns are
- * not a message: one read can hold several messages, or a part of one; only a newline ends one.
+ * The bytes a read() returns are not a message: one read can hold several messages, or a part of
+ * one; only a newline ends one.
  *
  * With COUNT, the server stops after COUNT messages.  SIGINT and SIGTERM only set a flag; the
  * handler is installed without SA_RESTART, so a blocked open() or read() fails with EINTR and the
@@ -62,12 +66,12 @@ static int make_fifo(const char *path)
     return 0;                            /* a FIFO left behind by an earlier server: reuse it */
 }
 
-/* Open the FIFO for reading; blocks until a client opens it for writing.  Returns the fd, or -1
- * on error or when SIGINT/SIGTERM came (then `stop` is set). */
-static int open_fifo(const char *path)
+/* Open the FIFO with FLAGS, retrying after EINTR; for reading, this blocks until a client opens
+ * it for writing.  Returns the fd, or -1 on error or when SIGINT/SIGTERM came (`stop` is set). */
+static int open_fifo(const char *path, int flags)
 {
     while (!stop) {
-        int fd = open(path, O_RDONLY);
+        int fd = open(path, flags);
         if (fd >= 0)
             return fd;
         if (errno != EINTR) {
@@ -87,12 +91,13 @@ static int print_message(const char *msg, size_t len)
     return 0;
 }
 
-/* Read the FIFO until end-of-file, printing every message.  Returns 0 at end-of-file (wait for
- * the next client), 1 when the server is done (COUNT messages, or SIGINT/SIGTERM), -1 on error. */
-static int serve_clients(int fd, long count, long *served)
+/* Read the FIFO PATH on FD and print every message, until COUNT messages (0: no limit) or
+ * SIGINT/SIGTERM (0), or an error (-1). */
+static int serve(int fd, const char *path, long count)
 {
     char line[PIPE_BUF];                 /* a message is at most PIPE_BUF bytes, newline included */
     size_t have = 0;
+    long served = 0;
     while (!stop) {
         ssize_t n = read(fd, line + have, sizeof line - have);
         if (n < 0) {
@@ -101,10 +106,9 @@ static int serve_clients(int fd, long count, long *served)
             perror("fifo_server: read");
             return -1;
         }
-        if (n == 0) {                    /* end-of-file: the last client closed the FIFO */
-            if (have > 0)
-                fprintf(stderr, "fifo_server: dropped %zu bytes without a newline\n", have);
-            return 0;
+        if (n == 0) {                    /* no writer left: cannot happen, the server is one */
+            fprintf(stderr, "fifo_server: unexpected end-of-file on %s\n", path);
+            return -1;
         }
         have += (size_t)n;
         size_t start = 0;
@@ -114,8 +118,8 @@ static int serve_clients(int fd, long count, long *served)
             if (print_message(line + start, len) == -1)
                 return -1;
             start += len + 1;
-            if (count > 0 && ++*served >= count)
-                return 1;
+            if (count > 0 && ++served >= count)
+                return 0;
         }
         if (start == 0 && have == sizeof line) {  /* longer than PIPE_BUF: print it in pieces */
             if (print_message(line, have) == -1)
@@ -125,7 +129,31 @@ static int serve_clients(int fd, long count, long *served)
         memmove(line, line + start, have - start);
         have -= start;
     }
-    return 1;
+    return 0;
+}
+
+/* Wait for the first client, keep a write end of the server's own, and serve.  0 on a normal end
+ * (COUNT messages, SIGINT, SIGTERM), -1 on error. */
+static int run(const char *path, long count)
+{
+    int fd = open_fifo(path, O_RDONLY);  /* blocks until the first client comes */
+    if (fd == -1)
+        return stop ? 0 : -1;
+    int keep = open_fifo(path, O_WRONLY);  /* never written: read() never sees end-of-file */
+    if (keep == -1) {
+        close(fd);
+        return stop ? 0 : -1;
+    }
+    int rc = serve(fd, path, count);
+    if (close(keep) == -1) {
+        perror("fifo_server: close");
+        rc = -1;
+    }
+    if (close(fd) == -1) {
+        perror("fifo_server: close");
+        rc = -1;
+    }
+    return rc;
 }
 
 static int usage(void)
@@ -160,27 +188,7 @@ int main(int argc, char *argv[])
     if (make_fifo(path) == -1)
         return 1;
 
-    int rc = 0;
-    long served = 0;
-    while (!stop) {
-        int fd = open_fifo(path);
-        if (fd == -1) {
-            if (!stop)
-                rc = 1;
-            break;
-        }
-        int done = serve_clients(fd, count, &served);
-        if (close(fd) == -1) {
-            perror("fifo_server: close");
-            rc = 1;
-            break;
-        }
-        if (done != 0) {
-            if (done < 0)
-                rc = 1;
-            break;
-        }
-    }
+    int rc = run(path, count) == 0 ? 0 : 1;
     if (unlink(path) == -1 && errno != ENOENT) {
         fprintf(stderr, "fifo_server: cannot remove %s: %s\n", path, strerror(errno));
         rc = 1;
