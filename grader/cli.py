@@ -11,6 +11,7 @@ A student grades their own work with pytest itself: ``pytest --assignment=NAME``
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -18,7 +19,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from grader import batch, bugs, bundle
 from grader.settings import known_assignments
@@ -43,10 +44,12 @@ def verify(names: list[str], workers: int, out: Optional[Path]) -> int:
     must be."""
     problems: list[str] = []
     work = Path(tempfile.mkdtemp(prefix="grader-verify-"))
-    jobs = []
-    labels = []
+    jobs: list[Callable[[], batch.Graded]] = []
+    labels: list[tuple[str, Optional[bugs.Bug]]] = []
     for name in names:
-        jobs.append(lambda name=name: batch.grade_one(name, bundle.reference_dir(name), work / name / "reference.json"))
+        def ref_job(name: str = name) -> batch.Graded:
+            return batch.grade_one(name, bundle.reference_dir(name), work / name / "reference.json")
+        jobs.append(ref_job)
         labels.append((name, None))
         for bug in bugs.all_bugs(name):
             def job(bug: bugs.Bug = bug) -> batch.Graded:
@@ -133,7 +136,7 @@ def grade_class(name: str, folder: Path, out: Path, workers: int, deadline_s: fl
             r = graded.report
             _progress(count[0], len(todo), f"{todo[i].name}: {r['score']:g}/{r['max_score']:g}", started)
 
-    batch.run_parallel([lambda s=s: job(s) for s in todo], workers, done)
+    batch.run_parallel([functools.partial(job, s) for s in todo], workers, done)
     rows = {}
     for s in students:
         try:

@@ -205,7 +205,7 @@ def _write(path: Path, text: str) -> None:
 
 def owned_by(uid: int, folder: Path) -> list[str]:
     """Names of the entries of FOLDER owned by UID."""
-    out = []
+    out: list[str] = []
     try:
         names = os.listdir(folder)
     except OSError:

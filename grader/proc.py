@@ -87,9 +87,10 @@ def status_of(pid: int) -> Optional[int]:
         return _statuses[pid]
     ptyproc = _pty_children.get(pid)
     if ptyproc is not None and ptyproc.terminated and ptyproc.status is not None:
-        _statuses[pid] = ptyproc.status  # pexpect's isalive() reaped it
+        status = int(ptyproc.status)
+        _statuses[pid] = status  # pexpect's isalive() reaped it
         _pty_children.pop(pid, None)
-        return ptyproc.status
+        return status
     try:
         got, status = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
@@ -125,9 +126,9 @@ class ExitInfo:
         except ValueError:
             name = f"signal {sig}"
         extra = {
-            signal.SIGXFSZ: " (its output passed the size limit)",
-            signal.SIGXCPU: " (it used up its CPU time limit)",
-            signal.SIGKILL: " (by the grader, or out of memory)",
+            int(signal.SIGXFSZ): " (its output passed the size limit)",
+            int(signal.SIGXCPU): " (it used up its CPU time limit)",
+            int(signal.SIGKILL): " (by the grader, or out of memory)",
         }.get(sig, "")
         return f"killed by {name}{extra}"
 
@@ -141,7 +142,7 @@ class Child:
     out_path: Optional[Path]
     err_path: Optional[Path]
     popen: Optional[subprocess.Popen[bytes]] = None
-    pty: Optional[pexpect.spawn] = None
+    pty: Optional[Any] = None  # pexpect.spawn
     transcript: bytearray = field(default_factory=bytearray)
     output_cap: int = 16 << 20
     trace_path: Optional[Path] = None
@@ -265,7 +266,7 @@ class Child:
         # The whole line the match falls in.
         before = (self.pty.before or b"").rsplit(b"\n", 1)[-1]
         rest = match.group(0)
-        return (before + rest).decode("utf-8", "replace").strip("\r\n")
+        return str((before + rest).decode("utf-8", "replace").strip("\r\n"))
 
     # -- ending -----------------------------------------------------------------------------
     def poll(self) -> Optional[ExitInfo]:
@@ -415,7 +416,7 @@ def spawn(
     stem = f"{len(list(log_dir.iterdir())) // 2:02d}-{Path(prog).name}"
     if pty:
         ref: list[Child] = []
-        sp = pexpect.spawn(command[0], command[1:], cwd=str(cwd), env=full_env, echo=False,
+        sp: Any = pexpect.spawn(command[0], command[1:], cwd=str(cwd), env=full_env, echo=False,
                            maxread=65536, searchwindowsize=None, logfile=None, timeout=None)
         sp.delayafterclose = 0
         sp.delayafterterminate = 0

@@ -666,6 +666,7 @@ def test_client_sends_message(sandbox: Sandbox) -> None:
     with reader(fifo) as fd:
         client = start_client(sandbox, fifo, MESSAGE)
         got = read_fifo(fd, sandbox.timeout(3))
+    client.try_wait(sandbox.timeout(1))  # it has closed the FIFO: let it end, so that messages tell how
     expect_sent(sandbox, client, got, MESSAGE)
     end = client.wait(sandbox.timeout(3), "to exit after sending its message")
     expect_exit(client, end, 0, "after sending its message")
@@ -678,7 +679,8 @@ def test_client_with_reference_server(sandbox: Sandbox) -> None:
     server = start_server(sandbox, fifo, reference=True)
     wait_fifo(sandbox, server, fifo)
     client = start_client(sandbox, fifo, MESSAGE)
-    expect_received(sandbox, server, MESSAGE, f" (from {client.label})", others=[client])
+    expect_received(sandbox, server, MESSAGE, f" (from {client.label}; the reference server prints a message "
+                    "once its newline has come)", others=[client])
     end = client.wait(sandbox.timeout(3), "to exit after sending its message")
     expect_exit(client, end, 0, "after sending its message")
 
