@@ -14,6 +14,7 @@ import argparse
 import functools
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -67,7 +68,10 @@ def verify(names: list[str], workers: int, out: Optional[Path]) -> int:
             name, bug = labels[i]
             _progress(count[0], len(jobs), f"{name}/{bug.name if bug else 'reference'}", started)
 
-    results = batch.run_parallel(jobs, workers, done)
+    try:
+        results = batch.run_parallel(jobs, workers, done)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     report: dict[str, Any] = {}
     for name in names:
         rows = [(bug, graded) for (n, bug), graded in zip(labels, results, strict=True) if n == name]

@@ -474,10 +474,13 @@ def futex_wait(b: Blocked) -> Optional[FutexWait]:
 
 
 # -- sockets ---------------------------------------------------------------------------------
-# Which sockets a program holds, and in what state, read from /proc/net/{unix,tcp,tcp6} and
-# matched to the program through the inode of each fd ('socket:[INODE]').  Readiness of a
-# server is "a socket of it is listening" (the kernel queues connections from listen() on, so
-# a client may connect at once), which holds for every design: fork, threads, poll.
+# Which sockets a program holds, and in what state, read from /proc/PID/net/{unix,tcp,tcp6} and
+# matched to the program through the inode of each fd ('socket:[INODE]').  The tables are read
+# through a pid because they are per network namespace: a program started without network has
+# a namespace of its own, and /proc/net shows only the grader's.  (Path-bound AF_UNIX sockets
+# still connect across namespaces; abstract ones do not.)  Readiness of a server is "a socket
+# of it is listening": the kernel queues connections from listen() on, so a client may connect
+# at once, whatever the design (fork, threads, poll).
 
 UNIX_ACCEPTCON = 0x10000  # /proc/net/unix Flags of a listening socket (__SO_ACCEPTCON)
 TCP_STATES = {
@@ -508,16 +511,31 @@ class TcpSocket:
     inode: int
 
     def describe(self) -> str:
-        """'127.0.0.1:4242 -> 127.0.0.1:50000 ESTABLISHED'."""
+        """'127.0.0.1:4242 -> 127.0.0.1:50000 ESTABLISHED', or 'listening on 127.0.0.1:4242'."""
         if self.state == "LISTEN":
             return f"listening on {self.local[0]}:{self.local[1]}"
         return f"{self.local[0]}:{self.local[1]} -> {self.remote[0]}:{self.remote[1]} {self.state}"
 
 
-def unix_sockets() -> list[UnixSocket]:
-    """Every AF_UNIX socket of the machine's network namespace."""
+def _net(pid: Optional[int], table: str) -> str:
+    return f"/proc/{pid}/net/{table}" if pid else f"/proc/net/{table}"
+
+
+def _namespaces(pids: Iterable[int]) -> list[int]:
+    """One pid per network namespace among PIDS (the tables of a namespace are read once)."""
+    seen: dict[str, int] = {}
+    for pid in pids:
+        try:
+            seen.setdefault(os.readlink(f"/proc/{pid}/ns/net"), pid)
+        except OSError:
+            pass
+    return list(seen.values())
+
+
+def unix_sockets(pid: Optional[int] = None) -> list[UnixSocket]:
+    """Every AF_UNIX socket of the network namespace of PID (default: the grader's)."""
     out = []
-    for line in (_read("/proc/net/unix") or "").splitlines()[1:]:
+    for line in (_read(_net(pid, "unix")) or "").splitlines()[1:]:
         f = line.split()
         if len(f) < 7:
             continue
@@ -538,11 +556,12 @@ def _tcp_address(text: str) -> tuple[str, int]:
     return addr, int(port, 16)
 
 
-def tcp_sockets() -> list[TcpSocket]:
-    """Every TCP socket (IPv4 and IPv6) of the machine's network namespace, TIME_WAIT included."""
+def tcp_sockets(pid: Optional[int] = None) -> list[TcpSocket]:
+    """Every TCP socket (IPv4 and IPv6, TIME_WAIT included) of the network namespace of PID
+    (default: the grader's)."""
     out = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in (_read(table) or "").splitlines()[1:]:
+    for table in ("tcp", "tcp6"):
+        for line in (_read(_net(pid, table)) or "").splitlines()[1:]:
             f = line.split()
             if len(f) < 10:
                 continue
@@ -564,17 +583,30 @@ def socket_fds(pids: Iterable[int]) -> list[tuple[int, int, int]]:
 
 def unix_listener(path: str, pids: Iterable[int]) -> Optional[int]:
     """The inode of a listening AF_UNIX stream socket bound to PATH and held by one of PIDS."""
+    pids = list(pids)
     held = {inode for _, _, inode in socket_fds(pids)}
-    for s in unix_sockets():
-        if s.listening and s.path == path and s.inode in held:
-            return s.inode
+    for pid in _namespaces(pids):
+        for s in unix_sockets(pid):
+            if s.listening and s.path == path and s.inode in held:
+                return s.inode
     return None
+
+
+def tcp_held(pids: Iterable[int]) -> list[TcpSocket]:
+    """The TCP sockets held by PIDS (listening and connected), each once."""
+    pids = list(pids)
+    held = {inode for _, _, inode in socket_fds(pids)}
+    found: dict[int, TcpSocket] = {}
+    for pid in _namespaces(pids):
+        for s in tcp_sockets(pid):
+            if s.inode in held:
+                found.setdefault(s.inode, s)
+    return list(found.values())
 
 
 def tcp_listeners(pids: Iterable[int]) -> list[TcpSocket]:
     """The listening TCP sockets held by PIDS."""
-    held = {inode for _, _, inode in socket_fds(pids)}
-    return [s for s in tcp_sockets() if s.state == "LISTEN" and s.inode in held]
+    return [s for s in tcp_held(pids) if s.state == "LISTEN"]
 
 
 def busy_threads(pids: Iterable[int]) -> list[str]:
