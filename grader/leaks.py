@@ -3,10 +3,11 @@
 Named objects are found as files: POSIX shared memory in ``/dev/shm/NAME``, named semaphores in
 ``/dev/shm/sem.NAME`` and message queues in ``/dev/mqueue/NAME`` (mounted by the grader when it
 is root and the folder is missing; elsewhere only the queue names the grader handed out are
-checked, by unlinking them, and the report says so).  A new object counts as the check's when its
-name carries the check's token, or when it does not look like any grader's name at all (a program
-that ignored the name it was given); objects of other checks and other graders running at the
-same time carry their own token and are left alone.
+checked, by unlinking them).  An object counts as the check's when its name carries the check's
+token, or, where programs run as a uid of their own (``grader.contain``), when that uid owns it:
+exact, whatever name a program used.  Without that uid the grader guesses: an object that
+appeared during the check, owned by the grader's user and named by no grader (a program that
+ignored the name it was given); other users' objects and other graders' are never touched.
 
 FIFOs and socket files are looked for in the check's own folder; processes and zombies are the
 ones below the grader (see ``proc``).

@@ -279,7 +279,10 @@ class Sandbox:
         """Named objects this check made: new since it began and carrying its token or no
         grader's name, or owned by the programs' user."""
         now = leaks.named_objects()
-        mine = {o for o in now - self.before if leaks.belongs(o, self.token)}
-        if self.jail.uid is not None:
+        new = now - self.before
+        mine = {o for o in new if self.token in o}
+        if self.jail.uid is not None:  # exact: whatever the programs' own user owns
             mine |= {o for o in now if leaks.owner(o) == self.jail.uid}
+        else:  # a guess: new, named by no grader, and made by this user
+            mine |= {o for o in new if leaks.belongs(o, self.token) and leaks.owner(o) == os.geteuid()}
         return mine

@@ -20,14 +20,15 @@ Why not a race: measured on the 2-core machines this was written on, the unsynch
 program (``long v = *counter; *counter = v + 1;`` on a volatile) runs 10^6 additions in 0.3 ms, less
 than the time between two fork()s, so its processes mostly run one after another and lose
 nothing (N=4, K=20000: 30 exact totals out of 30; N=4, K=10^6: 22 of 30), while the synchronized
-program needs 0.15 s for the same work; losses became certain (30 of 30 runs) only at N=8,
-K=500000, where the correct program takes 0.7 s, and even then only while both cores are free.
+program needs 0.15 s for the same work.  Losses were seen in 30 runs of 30 only at N=8, K=500000,
+where the correct program takes 0.7 s, and the odds moved with the machine's load (N=4, K=200000
+lost additions in 43 runs of 50 while other work ran, N=8, K=100000 in 26 of 30).
 
 Trap: the checks that want an exact total run the counter on one CPU (see ``one_cpu``).  On two,
-a program with a process-private semaphore sometimes hangs (5 runs in 1000 at N=3, K=100) and one
-whose semaphore is not shared sometimes loses additions, so those checks would judge timing
-instead of the total; their synchronization is the business of
-``test_counter_waits_for_semaphore``.
+a program with a process-private semaphore sometimes hangs (6 runs in 1000 at N=3, K=100) and one
+whose semaphore is a global copied by fork() sometimes loses additions (3 in 500 at N=4, K=100),
+so those checks would judge timing instead of the total (on one CPU: 0 in 1000 each); their
+synchronization is the business of ``test_counter_waits_for_semaphore``.
 """
 from __future__ import annotations
 
@@ -76,9 +77,7 @@ def make_object(sandbox: Sandbox, name: str, data: bytes, size: int) -> None:
     try:
         with mmap.mmap(shm.fd, size) as mem:
             mem[: len(data)] = data
-        uid = sandbox.jail.uid
-        if uid is not None:  # /dev/shm is sticky: only the owner may unlink it
-            os.fchown(shm.fd, uid, uid)
+        sandbox.share(shm.fd)  # /dev/shm is sticky: only the owner may unlink it (shm_reader does)
     finally:
         shm.close_fd()
 

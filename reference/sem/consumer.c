@@ -92,9 +92,14 @@ int main(int argc, char *argv[])
         return 1;
     }
 
-    munmap(buf, sizeof(buffer_t));
-    sem_close(empty);
-    sem_close(full);
-    sem_close(mutex);
-    return 0;
+    int status = 0;
+    if (munmap(buf, sizeof(buffer_t)) == -1) {
+        perror("munmap");
+        status = 1;
+    }
+    if (sem_close(empty) == -1 || sem_close(full) == -1 || sem_close(mutex) == -1) {
+        perror("sem_close");
+        status = 1;
+    }
+    return status;
 }

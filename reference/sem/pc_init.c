@@ -49,14 +49,15 @@ int main(int argc, char *argv[])
 
     for (int i = 0; i < 3; i++) {
         sem_t *sem = sem_open(names[i], O_CREAT | O_EXCL, 0600, INITIAL[i]);
-        if (sem == SEM_FAILED) {
+        if (sem == SEM_FAILED || sem_close(sem) == -1) {
             perror(names[i]);
+            if (sem != SEM_FAILED)
+                i++;                          /* it was made: remove it too */
             while (--i >= 0)
                 sem_unlink(names[i]);
             shm_unlink(prefix);
             return 1;
         }
-        sem_close(sem);
     }
     return 0;
 }
