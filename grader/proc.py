@@ -18,6 +18,7 @@ Trap (documented here, where it bites): ``subprocess.Popen.wait`` polls with sle
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -27,7 +28,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Optional, Sequence, Union
+from typing import IO, Any, Iterator, Optional, Sequence, Union
 
 import pexpect
 
@@ -515,3 +516,16 @@ def tgkill(pid: int, tid: int, sig: int) -> None:
         err = ctypes.get_errno()
         if err != errno.ESRCH:
             raise OSError(err, os.strerror(err))
+
+
+@contextlib.contextmanager
+def one_cpu() -> Iterator[None]:
+    """Programs started inside the block run on one CPU (they inherit the affinity of the grader
+    thread that starts them).  For checks that judge a result, not a timing: a synchronization
+    bug then shows the same way every time instead of by the luck of two cores."""
+    old = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {max(old)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, old)

@@ -307,17 +307,6 @@ def finish(sandbox: Sandbox, programs: Sequence[Child], buffers: Sequence[Buffer
         time.sleep(observe.POLL_S)
 
 
-@contextlib.contextmanager
-def one_cpu() -> Iterator[None]:
-    """Programs started inside run on one CPU (they inherit the grader thread's affinity); see the
-    module docstring for why."""
-    old = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {max(old)})
-    try:
-        yield
-    finally:
-        os.sched_setaffinity(0, old)
-
 
 def consumed(consumer: Child) -> list[Item]:
     """The items a consumer printed; fails on a line that is not 'consumed P:I'."""
@@ -574,19 +563,19 @@ def test_many_producers_and_consumers(sandbox: Sandbox) -> None:
         try:
             bf.init()
             if consumers_first:
-                with one_cpu():
+                with proc.one_cpu():
                     consumers = [consumer(sandbox, bf, EACH) for _ in range(CONSUMERS)]
                 wait_for_waiters(sandbox, bf, consumers, CONSUMERS, None,
                                  f"{round_}: the {CONSUMERS} consumers, on an empty buffer, to be asleep in sem_wait")
-                with one_cpu():
+                with proc.one_cpu():
                     producers = [producer(sandbox, bf, p, EACH) for p in range(1, PRODUCERS + 1)]
             else:
-                with one_cpu():
+                with proc.one_cpu():
                     producers = [producer(sandbox, bf, p, EACH) for p in range(1, PRODUCERS + 1)]
                 wait_for_waiters(sandbox, bf, producers, PRODUCERS, None,
                                  f"{round_}: the {PRODUCERS} producers, once the 10 slots are full, to be asleep "
                                  f"in sem_wait")
-                with one_cpu():
+                with proc.one_cpu():
                     consumers = [consumer(sandbox, bf, EACH) for _ in range(CONSUMERS)]
             finish(sandbox, [*producers, *consumers], [bf], f"({round_})",
                    hint="A process that waits for empty or full while it holds the mutex stops every other one: "

@@ -24,7 +24,7 @@ program needs 0.15 s for the same work.  Losses were seen in 30 runs of 30 only 
 where the correct program takes 0.7 s, and the odds moved with the machine's load (N=4, K=200000
 lost additions in 43 runs of 50 while other work ran, N=8, K=100000 in 26 of 30).
 
-Trap: the checks that want an exact total run the counter on one CPU (see ``one_cpu``).  On two,
+Trap: the checks that want an exact total run the counter on one CPU (see ``grader.proc.one_cpu``).  On two,
 a program with a process-private semaphore sometimes hangs (6 runs in 1000 at N=3, K=100) and one
 whose semaphore is a global copied by fork() sometimes loses additions (3 in 500 at N=4, K=100),
 so those checks would judge timing instead of the total (on one CPU: 0 in 1000 each); their
@@ -32,7 +32,6 @@ synchronization is the business of ``test_counter_waits_for_semaphore``.
 """
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import mmap
 import os
@@ -40,7 +39,7 @@ import signal
 import stat
 import time
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import posix_ipc
 import pytest
@@ -136,19 +135,6 @@ def run_writer(sandbox: Sandbox, prog: str, name: str, text: str) -> Child:
     expect_exit(writer, end, 0)
     return writer
 
-
-@contextlib.contextmanager
-def one_cpu() -> Iterator[None]:
-    """Programs started inside run on one CPU (they inherit the grader thread's affinity).
-
-    Trap: the counter checks that judge the total use it, so that they judge the total and not the
-    timing (see the module docstring)."""
-    old = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {max(old)})
-    try:
-        yield
-    finally:
-        os.sched_setaffinity(0, old)
 
 
 # -- the counter's shared_data_t, seen from the grader -----------------------------------------
@@ -262,7 +248,7 @@ def run_counter(sandbox: Sandbox, name: str, n: int, k: int, timeout_s: float = 
     """Run shm_counter NAME N K on one CPU to its end; fail (with what each process waits on) if it
     does not end; return it and its output lines."""
     __tracebackhide__ = True
-    with one_cpu():
+    with proc.one_cpu():
         counter = sandbox.spawn([sandbox.student("shm_counter"), name, str(n), str(k)])
     end = counter.try_wait(sandbox.timeout(timeout_s))
     if end is None:
