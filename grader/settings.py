@@ -169,7 +169,7 @@ def settings_from_config(config: pytest.Config) -> GraderSettings:
             f"--grader-timeout takes a number and --grader-output-cap a whole number: {exc}") from None
     if factor <= 0:
         raise pytest.UsageError(f"--grader-timeout={factor} must be above 0")
-    isolation = str(_pick(config, "grader_isolation", "grader_isolation", "GRADER_ISOLATION") or "none")
+    isolation = str(_pick(config, "grader_isolation", "grader_isolation", "GRADER_ISOLATION") or "auto")
     if isolation not in ("auto", "none"):
         raise pytest.UsageError(f"--grader-isolation={isolation!r}: choose auto or none")
     if cap < 4096:
