@@ -119,7 +119,8 @@ def _tcp_diag(sock: socket.socket) -> Optional[tuple[int, int, int]]:
 
     # struct inet_diag_req_v2 + inet_diag_sockid of the peer's socket: its port and address are
     # the source, ours the destination; no cookie (INET_DIAG_NOCOOKIE).
-    sockid = struct.pack("!HH", peer[1], ours[1]) + addr(peer[0]) + addr(ours[0]) + struct.pack("=III", 0, 0xFFFFFFFF, 0xFFFFFFFF)
+    sockid = (struct.pack("!HH", peer[1], ours[1]) + addr(peer[0]) + addr(ours[0])
+              + struct.pack("=III", 0, 0xFFFFFFFF, 0xFFFFFFFF))
     req = struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 1 << (_INET_DIAG_INFO - 1), 0, 0xFFFFFFFF) + sockid
     msg = struct.pack("=IHHII", 16 + len(req), _SOCK_DIAG_BY_FAMILY, 1, 1, 0) + req  # NLM_F_REQUEST
     with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_SOCK_DIAG) as nl:
@@ -221,14 +222,17 @@ def send_in_pieces(sock: socket.socket, data: bytes, *, timeout_s: float, peer: 
     for i, part in enumerate(parts):
         try:
             sock.sendall(part)
+            closed = False
         except (BrokenPipeError, ConnectionResetError):
+            closed = True  # (fail outside the handler: no chained traceback in the message)
+        if closed:
             fail(f"{peer} closed the connection after reading {done} of the {len(data)} bytes "
                  f"{quote(data, 120)!r}, sent in pieces of {'/'.join(map(str, sizes))} bytes: it must read "
                  f"until the message is complete.\n{evidence()}")
         if not wait_peer_read(sock, timeout_s):
             fail(f"{peer} did not read piece {i + 1} of {len(parts)} ({quote(part)!r}, after "
                  f"{quote(data[:done], 120)!r}) within {timeout_s:.1f} s; the data waits unread in "
-                 f"its socket. What the kernel shows:\n{evidence()}")
+                 f"its socket.\n{evidence()}")
         done += len(part)
 
 

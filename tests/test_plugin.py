@@ -204,3 +204,20 @@ def test_strace_shows_the_last_system_calls_of_a_failing_program(
     assert "last system calls of your pipe_relay" in out and "read(3" in out, out
     assert "strace" not in graded.output("test_message_arrives")
     assert_nothing_left(private_tmp)
+
+
+def test_two_graders_at_once_do_not_collide(tmp_path: Path) -> None:
+    """Two gradings of the fifo reference side by side, one of them with two workers: unique
+    paths, names and uids keep them apart, and both get full marks."""
+    runs = []
+    for i, extra in enumerate(([], ["-n", "2"])):
+        report = tmp_path / f"r{i}.json"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "--assignment=fifo", f"--submission={REPO / 'reference' / 'fifo'}",
+             f"--grade-report={report}", "-p", "no:cacheprovider", "-q", *extra],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        runs.append((proc, report))
+    for proc, report in runs:
+        out, _ = proc.communicate(timeout=120)
+        data = json.loads(report.read_text())
+        assert data["score"] == data["max_score"] > 0, out.decode()
