@@ -226,9 +226,9 @@ def send_in_pieces(sock: socket.socket, data: bytes, *, timeout_s: float, peer: 
         except (BrokenPipeError, ConnectionResetError):
             closed = True  # (fail outside the handler: no chained traceback in the message)
         if closed:
-            fail(f"{peer} closed the connection after reading {done} of the {len(data)} bytes "
-                 f"{quote(data, 120)!r}, sent in pieces of {'/'.join(map(str, sizes))} bytes: it must read "
-                 f"until the message is complete.\n{evidence()}")
+            fail(f"{peer} closed the connection while {quote(data, 120)!r} was being sent to it in pieces of "
+                 f"{'/'.join(map(str, sizes))} bytes, each once it had read the one before (sending failed after "
+                 f"{done} of {len(data)} bytes): it must read until the message is complete.\n{evidence()}")
         if not wait_peer_read(sock, timeout_s):
             fail(f"{peer} did not read piece {i + 1} of {len(parts)} ({quote(part)!r}, after "
                  f"{quote(data[:done], 120)!r}) within {timeout_s:.1f} s; the data waits unread in "
@@ -305,6 +305,31 @@ def flood(sock: socket.socket, data: bytes, *, until: Callable[[], bool], timeou
     finally:
         sock.setblocking(was_blocking)
     return sent
+
+
+def send_each_read(sock: socket.socket, messages: list[bytes], *, until: Callable[[], bool],
+                   timeout_s: float) -> int:
+    """Send MESSAGES on SOCK one by one, each in one send() once the peer has read the one before
+    (see peer_unread), so that each meets a read() of its own, without reading anything back;
+    stop when UNTIL() holds (e.g. the peer is asleep in write() because its answers fill the
+    buffers) or all are sent or TIMEOUT_S passes.  Returns how many messages were sent whole.
+
+    Like ``flood``, but a peer that takes one read() for one message still sees whole messages:
+    a check that floods for another purpose does not also catch that bug."""
+    deadline = time.monotonic() + timeout_s
+    count = 0
+    while count < len(messages) and time.monotonic() < deadline:
+        if until():
+            break
+        if peer_unread(sock) != 0:
+            time.sleep(observe.POLL_S / 10)
+            continue
+        try:
+            sock.sendall(messages[count])
+        except (BrokenPipeError, ConnectionResetError):
+            break
+        count += 1
+    return count
 
 
 def exchange(sock: socket.socket, data: bytes, done: Callable[[bytes], bool], timeout_s: float) -> Received:

@@ -31,7 +31,7 @@ from typing import Callable, Iterator, Optional, Sequence
 
 import pytest
 
-from grader import faults, observe
+from grader import faults, observe, proc
 from grader.checks import expect_exit, first_difference
 from grader.errors import block, fail
 from grader.faults import Received
@@ -99,9 +99,30 @@ def reachable(listener: TcpSocket) -> Address:
     return socket.AF_INET, (HOST if host == "0.0.0.0" else host), port
 
 
+def byteswapped(port: int) -> int:
+    return ((port & 0xFF) << 8) | (port >> 8)
+
+
+def free_port(sandbox: Sandbox) -> int:
+    """A free port whose two bytes swapped also make a free port of 1024 or more: a server that
+    forgets htons() then starts (on the wrong port) and fails test_server_listens_on_given_port
+    alone, instead of failing to bind a privileged port and every check with it."""
+    for _ in range(100):
+        port = sandbox.port()
+        swapped = byteswapped(port)
+        if swapped >= 1024 and swapped != port:
+            with socket.socket() as s:
+                try:
+                    s.bind((HOST, swapped))
+                except OSError:
+                    continue
+            return port
+    return sandbox.port()
+
+
 def start_server(sandbox: Sandbox, port: int = 0, reference: bool = False) -> tuple[Child, Address]:
     """Start the server on PORT (a free one by default); return it and where it really listens."""
-    port = port or sandbox.port()
+    port = port or free_port(sandbox)
     prog = sandbox.reference("tcp_server") if reference else sandbox.student("tcp_server")
     server = sandbox.spawn([prog, str(port)])
     return server, reachable(wait_listening(sandbox, server, port))
@@ -140,8 +161,10 @@ def interrupt(sandbox: Sandbox, b: Blocked, server: Child) -> Blocked:
         if gone:
             message = (f"{server.label}: its {observe.pretty(b.call)} was interrupted by a signal (EINTR) and, "
                        f"instead of retrying the call, the {'thread' if b.tid != b.pid else 'child process'} that "
-                       f"made it (pid {b.pid}) ended: that client was dropped.\n"
-                       + block("stderr of your tcp_server (last lines)", b"\n".join(server.stderr().splitlines()[-6:])))
+                       f"made it (pid {b.pid}) ended: that client was dropped.")
+            tail = b"\n".join(server.stderr().splitlines()[-6:])
+            if tail:
+                message += "\n" + block("stderr of your tcp_server (last lines)", tail)
     fail(message)
 
 
@@ -236,10 +259,13 @@ def ask(sandbox: Sandbox, server: Child, sock: socket.socket, lines: Sequence[by
         expect_answers(what, lines[:i + 1], Received(answers(lines[:i]) + got.data, got.end), server)
 
 
-def stall(sandbox: Sandbox, server: Child, sock: socket.socket, data: bytes) -> tuple[int, Blocked]:
+def stall(sandbox: Sandbox, server: Child, sock: socket.socket, data: bytes,
+          paced: Optional[list[bytes]] = None) -> tuple[int, Blocked]:
     """Send DATA (requests) on SOCK without reading any answer, until the server stops to wait for
     the grader: a thread asleep in send()/write() on a socket, or (a server that multiplexes)
-    every thread asleep with requests unread.  Returns the bytes sent and that thread."""
+    every thread asleep with requests unread.  Returns the bytes sent and that thread.  With
+    PACED (the lines of DATA), send one line at a time, each once the server has read the one
+    before; then the count returned is of lines."""
     __tracebackhide__ = True
 
     def stalled() -> Optional[Blocked]:
@@ -252,7 +278,11 @@ def stall(sandbox: Sandbox, server: Child, sock: socket.socket, data: bytes) -> 
             return sleeping[0]
         return None
 
-    sent = faults.flood(sock, data, until=lambda: stalled() is not None, timeout_s=sandbox.timeout(3))
+    if paced is not None:
+        sent = faults.send_each_read(sock, [line + NL for line in paced], until=lambda: stalled() is not None,
+                                     timeout_s=sandbox.timeout(3))
+    else:
+        sent = faults.flood(sock, data, until=lambda: stalled() is not None, timeout_s=sandbox.timeout(3))
     writer = stalled()
     if writer is None:
         if server.poll() is not None:
@@ -263,14 +293,10 @@ def stall(sandbox: Sandbox, server: Child, sock: socket.socket, data: bytes) -> 
 
 
 # -- the server ---------------------------------------------------------------------------------
-def byteswapped(port: int) -> int:
-    return ((port & 0xFF) << 8) | (port >> 8)
-
-
 @pytest.mark.points(1)
 def test_server_listens_on_given_port(sandbox: Sandbox, net: Net) -> None:
     """The server listens on 127.0.0.1, on the port given on its command line, and answers there."""
-    port = sandbox.port()
+    port = free_port(sandbox)
     server = sandbox.spawn([sandbox.student("tcp_server"), str(port)])
     wait_listening(sandbox, server, port)
     found = listeners_of(server)
@@ -425,17 +451,23 @@ def test_server_tidy_after_clients(sandbox: Sandbox, net: Net) -> None:
 def test_server_rebinds_after_restart(sandbox: Sandbox, net: Net) -> None:
     """Stopped while a client was connected, the server can be started again on the same port at
     once, though the port has a connection in TIME_WAIT (SO_REUSEADDR)."""
-    port = sandbox.port()
+    port = free_port(sandbox)
     server, address = start_server(sandbox, port)
     sock = connect(net, address, server)
     ask(sandbox, server, sock, LINES[:1], "a client")
     # Stop it as Ctrl-C in a terminal does: the signal reaches every process of its group, so the
     # server's end of the connection is closed first (and goes to TIME_WAIT once the client closes).
+    group = observe.descendants([server.pid])
     try:
         os.killpg(server.pid, signal.SIGTERM)
     except ProcessLookupError:
         pass
     server.wait(sandbox.timeout(3), "to end on SIGTERM (sent to its whole process group)")
+    # Its children, orphaned, are now the grader's to reap: not zombies of the student's making.
+    deadline = time.monotonic() + sandbox.timeout(3)
+    while any(observe.state(p) not in (None, "Z") for p in group) and time.monotonic() < deadline:
+        time.sleep(observe.POLL_S)
+    proc.reap()
     got = faults.read_until(sock, lambda data: False, sandbox.timeout(3))
     if got.end == "timeout":
         fail(f"{server.label} was stopped with SIGTERM (to its process group), but {sandbox.timeout(3):.1f} s later "
@@ -443,7 +475,7 @@ def test_server_rebinds_after_restart(sandbox: Sandbox, net: Net) -> None:
              f"{observe.describe_tree(sandbox.processes())}")
     sock.close()
     deadline = time.monotonic() + sandbox.timeout(3)
-    waiting = []
+    waiting: list[TcpSocket] = []
     while not waiting:
         waiting = [s for s in observe.tcp_sockets() if s.local[1] == address[2] and s.state == "TIME_WAIT"]
         if time.monotonic() >= deadline:
@@ -524,15 +556,20 @@ def test_server_send_retried_after_eintr(sandbox: Sandbox, net: Net) -> None:
     answer arrives whole."""
     server, address = start_server(sandbox)
     sock = connect(net, address, server, rcvbuf=4096)
-    lines = [FLOOD_LINE + f" {i}".encode() for i in range(4000)]
-    data = request(lines)
-    sent, writer = stall(sandbox, server, sock, data)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    lines = [b"y" * 4000 + f" {i}".encode() for i in range(4000)]
+    # One request per recv() (each sent once the server has read the one before), so that only
+    # the EINTR handling of send() is judged here.
+    count, writer = stall(sandbox, server, sock, b"", paced=lines)
+    lines = lines[:count]
     # Three times: the first interrupted send() may return a short count (some bytes were sent);
     # retried, it finds the buffer still full, sleeps, and the next interruption makes it fail
     # with EINTR.
     for _ in range(3):
         writer = interrupt(sandbox, writer, server)
-    got = faults.exchange(sock, data[sent:], lines_in(len(lines)), sandbox.timeout(5))
+    # Then read every answer, at full speed.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    got = faults.read_until(sock, lines_in(len(lines)), sandbox.timeout(5))
     if got.data != answers(lines):
         want = answers(lines)
         at = first_difference(want, got.data) or 0
@@ -554,8 +591,9 @@ def run_client(sandbox: Sandbox, port: int, lines: Sequence[bytes]) -> Child:
 
 
 def client_state(client: Child) -> str:
-    """How CLIENT ended (with what it printed), or what the kernel shows of it."""
-    if client.poll() is not None:
+    """How CLIENT ended (with what it printed), or what the kernel shows of it.  (A client that
+    has just closed its socket may still be exiting: give it a moment to be reaped.)"""
+    if client.try_wait(0.5) is not None:
         return f"{client.label} {client.describe_end()}\n{block('its output so far', client.stdout())}"
     return "what the kernel shows:\n" + kernel_view(client)
 

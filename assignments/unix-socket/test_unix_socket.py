@@ -208,8 +208,9 @@ def accept(sandbox: Sandbox, net: Net, listener: socket.socket, client: Child, w
 
 
 def client_state(client: Child) -> str:
-    """How CLIENT ended (with what it printed), or what the kernel shows of it."""
-    if client.poll() is not None:
+    """How CLIENT ended (with what it printed), or what the kernel shows of it.  (A client that
+    has just closed its socket may still be exiting: give it a moment to be reaped.)"""
+    if client.try_wait(0.5) is not None:
         return f"{client.label} {client.describe_end()}\n{block('its output so far', client.stdout())}"
     return "what the kernel shows:\n" + kernel_view(client)
 
