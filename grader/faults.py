@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from grader import observe
+from grader import observe, sockets
 from grader.errors import fail, quote
 from grader.observe import Blocked
 from grader.proc import EINTR_SIGNAL, tgkill
@@ -54,9 +54,12 @@ def interrupt(b: Blocked, *, timeout_s: float, gone: Callable[[], str], label: s
     deadline = time.monotonic() + timeout_s
     same = _family(b.call)
     while True:
-        if observe.state(b.pid) in (None, "Z") or not observe.threads(b.pid) or b.tid not in observe.threads(b.pid):
+        if observe.state(b.pid) in (None, "Z"):
             fail(f"{label}: its {name} was interrupted by a signal (EINTR) and, instead of retrying the call, "
                  f"the process (pid {b.pid}) ended: {gone()}")
+        if b.tid not in observe.threads(b.pid):
+            fail(f"{label}: its {name} was interrupted by a signal (EINTR) and, instead of retrying the call, "
+                 f"the thread that made it (tid {b.tid} of pid {b.pid}) ended")
         now = observe.blocked(b.pid, b.tid)
         if now is not None and observe.ctxt_switches(b.pid, b.tid) > before:
             if now.call in same:
@@ -151,9 +154,9 @@ def _tcp_diag(sock: socket.socket) -> Optional[tuple[int, int, int]]:
 def _tcp_proc_peer(sock: socket.socket) -> Optional[tuple[int, int]]:
     """(state number, rx_queue) of the peer's socket from /proc/net/tcp{,6}; None if not there."""
     ours, peer = sock.getsockname()[:2], sock.getpeername()[:2]
-    for s in observe.tcp_sockets():
+    for s in sockets.tcp_sockets():
         if s.local == (peer[0], peer[1]) and s.remote == (ours[0], ours[1]):
-            number = next((k for k, v in observe.TCP_STATES.items() if v == s.state), 0)
+            number = next((k for k, v in sockets.TCP_STATES.items() if v == s.state), 0)
             return number, s.rx_queue
     return None
 

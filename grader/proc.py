@@ -147,6 +147,7 @@ class Child:
     transcript: bytearray = field(default_factory=bytearray)
     output_cap: int = 16 << 20
     trace_path: Optional[Path] = None
+    signaled: bool = False  # the grader sent it a signal: its orphans are not its fault
     _pidfd: Optional[int] = None
     _exit: Optional[ExitInfo] = None
 
@@ -318,6 +319,7 @@ class Child:
 
     def signal(self, sig: int) -> None:
         """Send SIG to the program (not its group)."""
+        self.signaled = True
         try:
             os.kill(self.pid, sig)
         except ProcessLookupError:
@@ -498,6 +500,7 @@ def terminate(child: Child, grace_s: float = 0.5) -> Optional[ExitInfo]:
     for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 2.0)):
         if child.poll() is not None:
             break
+        child.signaled = True
         try:
             os.killpg(child.pid, sig)
         except (ProcessLookupError, PermissionError):

@@ -31,11 +31,12 @@ from typing import Callable, Iterator, Optional, Sequence
 
 import pytest
 
-from grader import faults, observe, proc
+from grader import faults, observe, proc, sockets
 from grader.checks import expect_exit, first_difference
 from grader.errors import block, fail
 from grader.faults import Received
-from grader.observe import Blocked, TcpSocket
+from grader.observe import Blocked
+from grader.sockets import TcpSocket
 from grader.proc import PIPE, Child
 from grader.sandbox import Sandbox
 
@@ -70,7 +71,7 @@ def kernel_view(child: Child) -> str:
 
 
 def listeners_of(server: Child) -> list[TcpSocket]:
-    return observe.tcp_listeners(observe.descendants([server.pid]))
+    return sockets.tcp_listeners(observe.descendants([server.pid]))
 
 
 def wait_listening(sandbox: Sandbox, server: Child, port: int, hint: str = "", timeout_s: float = 3.0) -> TcpSocket:
@@ -408,7 +409,7 @@ def server_counts(server: Child) -> tuple[list[int], list[int], list[TcpSocket]]
     tree = observe.descendants([server.pid])
     live = [p for p in tree if observe.state(p) not in (None, "Z")]
     zombies = [p for p in tree if observe.state(p) == "Z"]
-    return live, zombies, observe.tcp_held(live)
+    return live, zombies, sockets.tcp_held(live)
 
 
 @pytest.mark.points(2)
@@ -477,11 +478,11 @@ def test_server_rebinds_after_restart(sandbox: Sandbox, net: Net) -> None:
     deadline = time.monotonic() + sandbox.timeout(3)
     waiting: list[TcpSocket] = []
     while not waiting:
-        waiting = [s for s in observe.tcp_sockets() if s.local[1] == address[2] and s.state == "TIME_WAIT"]
+        waiting = [s for s in sockets.tcp_sockets() if s.local[1] == address[2] and s.state == "TIME_WAIT"]
         if time.monotonic() >= deadline:
             fail(f"the grader could not bring a connection of port {address[2]} to TIME_WAIT on the server's side; "
                  f"what the kernel shows of that port: "
-                 f"{[s.describe() for s in observe.tcp_sockets() if address[2] in (s.local[1], s.remote[1])]}")
+                 f"{[s.describe() for s in sockets.tcp_sockets() if address[2] in (s.local[1], s.remote[1])]}")
         time.sleep(observe.POLL_S)
     again = sandbox.spawn([sandbox.student("tcp_server"), str(port)])
     wait_listening(sandbox, again, port, hint=(

@@ -27,7 +27,7 @@ from typing import Callable, Iterator, Sequence
 
 import pytest
 
-from grader import faults, observe
+from grader import faults, observe, sockets
 from grader.checks import expect_exit
 from grader.errors import block, fail, quote
 from grader.faults import Received
@@ -70,7 +70,7 @@ def wait_listening(sandbox: Sandbox, server: Child, path: str, hint: str = "", t
         if server.poll() is not None:
             fail(f"{server.label} was expected to listen on {path}, but it {server.describe_end()}"
                  + (f"\n{hint}" if hint else ""))
-        if observe.unix_listener(path, observe.descendants([server.pid])) is not None:
+        if sockets.unix_listener(path, observe.descendants([server.pid])) is not None:
             return
         if time.monotonic() >= deadline:
             there = "a socket file is there" if os.path.exists(path) else "there is no file at that path"
@@ -345,7 +345,7 @@ def server_counts(server: Child) -> tuple[list[int], list[int], list[tuple[int, 
     tree = observe.descendants([server.pid])
     live = [p for p in tree if observe.state(p) not in (None, "Z")]
     zombies = [p for p in tree if observe.state(p) == "Z"]
-    return live, zombies, observe.socket_fds(live)
+    return live, zombies, sockets.socket_fds(live)
 
 
 @pytest.mark.points(1)
