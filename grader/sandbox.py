@@ -8,10 +8,11 @@ workers or two graders at once never collide:
 * ``sandbox.name("queue")`` is a POSIX object name ``/grader-TOKEN-queue``;
 * ``sandbox.port()`` is a free TCP port on the loopback interface.
 
-At the end of the check, pass or fail, every process below the grader is killed and reaped,
-every named object and special file the check made is removed, and what had been left behind is
-recorded (``leaks``) as a note on the check; a cleanup check turns leaks into lost points with
-``assert_no_leaks``.
+Programs run in the grading process's jail (``grader.contain``: a uid of their own, cgroups, no
+network, where the machine allows).  At the end of the check, pass or fail, every process below
+the grader and in the jail is killed and reaped, every named object, special file and temporary
+file the check's programs made is removed, and what had been left behind is recorded as a note
+on the check; a cleanup check turns leaks into lost points with ``assert_no_leaks``.
 """
 from __future__ import annotations
 
@@ -54,7 +55,6 @@ class Sandbox:
         self.children: list[Child] = []
         self.names: list[str] = []
         self.before = leaks.named_objects()
-        self.notes: list[str] = []
 
     # -- programs ---------------------------------------------------------------------------
     def _program(self, side: dict[str, Built], prog: str, who: str) -> str:

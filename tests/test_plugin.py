@@ -221,3 +221,17 @@ def test_two_graders_at_once_do_not_collide(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=120)
         data = json.loads(report.read_text())
         assert data["score"] == data["max_score"] > 0, out.decode()
+
+
+def test_no_compiler_is_a_clear_error_with_a_report(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CC", "/nonexistent/gcc")
+    monkeypatch.setenv("GRADER_CACHE", str(tmp_path / "cache"))  # nothing built before may be reused
+    report = tmp_path / "results.json"
+    result = pytester.runpytest_subprocess("--assignment=pipe", f"--submission={PIPE_REF}",
+                                           f"--grade-report={report}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*/nonexistent/gcc is not installed on this machine: install it*"])
+    data = json.loads(report.read_text())
+    assert data["extra_data"]["complete"] is False and "not installed" in data["output"]
