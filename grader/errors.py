@@ -30,5 +30,5 @@ def block(title: str, data: bytes | str, limit: int = 600) -> str:
     """A titled, indented block of student output for a failure message; empty when there is none."""
     text = quote(data, limit).rstrip("\n")
     if not text:
-        return f"{title}: (nothing)"
+        return f"{title}: (nothing)" if not data else f"{title}: only {data!r}"
     return f"{title}:\n" + "\n".join("    " + line for line in text.split("\n"))

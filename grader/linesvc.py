@@ -22,12 +22,15 @@ of a server the grader killed, which could not remove it) is blamed on the stude
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import select
 import signal
 import socket
 import stat
+import struct
+import termios
 import time
 from typing import Callable, Iterator, Literal, Optional, Sequence, TypeAlias, Union
 
@@ -352,8 +355,14 @@ def stall(sandbox: Sandbox, server: Child, sock: socket.socket, data: bytes,
         for b in sleeping:
             if b.is_("send", on="socket"):
                 return b
-        if sleeping and not observe.busy_threads(tree) and faults.peer_unread(sock) > 0:
-            return sleeping[0]
+        if not sleeping or observe.busy_threads(tree):
+            return None
+        if faults.peer_unread(sock) > 0:
+            return sleeping[0]  # every thread asleep with requests unread: it waits for the grader
+        if unread_answers(sock) > 0:
+            # It has read every request and queued its answers itself (a server that multiplexes
+            # and buffers): asleep in poll()/select() until the grader reads.
+            return next((b for b in sleeping if b.is_("poll")), None)
         return None
 
     if paced is not None:
@@ -361,13 +370,24 @@ def stall(sandbox: Sandbox, server: Child, sock: socket.socket, data: bytes,
                                      timeout_s=sandbox.timeout(3))
     else:
         sent = faults.flood(sock, data, until=lambda: stalled() is not None, timeout_s=sandbox.timeout(3))
+    deadline = time.monotonic() + sandbox.timeout(3)
     writer = stalled()
+    while writer is None and server.poll() is None and time.monotonic() < deadline:
+        time.sleep(observe.POLL_S)  # what was sent last is still being worked through
+        writer = stalled()
     if writer is None:
         if server.poll() is not None:
             fail(f"{server.label} {server.describe_end()} while a client sent requests without reading the answers")
         fail(f"a client sent {sent} bytes of requests without reading any answer, and {server.label} did not stop "
              f"to wait for it within {sandbox.timeout(3):.1f} s; what the kernel shows:\n{kernel_view(server)}")
     return sent, writer
+
+
+def unread_answers(sock: socket.socket) -> int:
+    """Bytes the server has sent on SOCK that the grader has not read yet (FIONREAD)."""
+    buf = bytearray(4)
+    fcntl.ioctl(sock.fileno(), termios.FIONREAD, buf)
+    return int(struct.unpack("i", buf)[0])
 
 
 def quiet(server: Child, sock: socket.socket) -> Callable[[], bool]:

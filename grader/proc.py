@@ -130,8 +130,9 @@ class ExitInfo:
             int(signal.SIGXFSZ): " (its output passed the size limit)",
             int(signal.SIGXCPU): " (it used up its CPU time limit)",
             int(signal.SIGKILL): " (by the grader, or out of memory)",
+            int(signal.SIGPIPE): " (it wrote to a pipe or socket that nobody reads any more)",
         }.get(sig, "")
-        return f"killed by {name}{extra}"
+        return f"was killed by {name}{extra}"
 
 
 @dataclass
@@ -172,6 +173,11 @@ class Child:
                 self.popen.stdin.write(data)
                 self.popen.stdin.flush()
         except BrokenPipeError:
+            closed = True
+        else:
+            closed = False
+        if closed:  # (outside the handler: no exception chain in the student's feedback)
+            self.try_wait(0.5)
             fail(f"{self.label} stopped reading its standard input early; it {self.describe_end()}")
 
     def feed(self, data: bytes, timeout_s: float) -> None:
@@ -200,6 +206,8 @@ class Child:
             except BlockingIOError:
                 continue
             except BrokenPipeError:
+                n = -1
+            if n < 0:  # (outside the handler: no exception chain in the student's feedback)
                 self.try_wait(0.5)
                 fail(f"{self.label} closed its standard input after {len(data) - len(view)} of {len(data)} bytes; "
                      f"it {self.describe_end()}")

@@ -495,7 +495,7 @@ def check_stopped(server: Child, end: Optional[ExitInfo], fifo: str, name: str, 
              "sees its flag: use sigaction() without SA_RESTART, and check the flag when a call fails with EINTR.")
     info = end
     if info.term_signal is not None:
-        fail(f"{server.label} got {name} {when} and was {info}: it must catch {name} (sigaction), "
+        fail(f"{server.label} got {name} {when} and {info}: it must catch {name} (sigaction), "
              f"remove the FIFO and exit with 0{still}")
     if left:
         fail(f"{server.label} {info} after {name} {when}, but it left the FIFO {fifo} behind: unlink() it before "
@@ -702,7 +702,8 @@ def test_concurrent_clients_do_not_interleave(sandbox: Sandbox) -> None:
             want = message.encode() + b"\n"
             size, data = pending if pending is not None else (len(want), b"")
             if size != len(want) or (data and data != want):  # (data is b"" where memory cannot be read)
-                fail(f"{client.label} with a {len(message)}-byte message writes {size} bytes in one "
+                plural = "s" if size != 1 else ""
+                fail(f"{client.label} with a {len(message)}-byte message writes {size} byte{plural} in one "
                      f"{b.call}(): {quote(data, 120)!r}. It must write the whole message and its newline "
                      f"({len(want)} bytes) in ONE write(): a write of at most PIPE_BUF ({PIPE_BUF}) bytes "
                      "to a FIFO is atomic, several smaller ones are not, and the messages of clients "

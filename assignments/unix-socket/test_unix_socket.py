@@ -130,7 +130,7 @@ def test_server_removes_socket_on_signal(sandbox: Sandbox, net: Net) -> None:
         end = server.wait(sandbox.timeout(3), f"to exit on {sig.name}")
         left = os.path.lexists(path)
         if end.term_signal is not None:
-            fail(f"{server.label} was {end} and its socket file {path} is "
+            fail(f"{server.label} {end} and its socket file {path} is "
                  f"{'still there' if left else 'gone'}: catch SIGINT and SIGTERM (sigaction), remove the socket "
                  "file (unlink) and exit with 0")
         expect_exit(server, end, 0, f"on {sig.name}")
