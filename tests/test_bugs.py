@@ -1,5 +1,6 @@
 """Every known bug is caught by exactly the checks its manifest names; the reference of every
-assignment gets full marks."""
+assignment, and every correct program written another way (tests/correct/NAME/VARIANT: threads
+instead of fork, poll or select, O_RDWR, stdio, buffering servers...), gets full marks."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,6 +21,17 @@ def test_reference_gets_full_marks(grade: Callable[..., Graded], assignment: str
         f"{t['name']}:\n{t['output']}" for t in graded.report["tests"] if t["status"] != "passed")
     assert graded.report["score"] == graded.report["max_score"] > 0
     assert graded.result.ret == 0
+
+
+VARIANTS = sorted((REPO / "tests" / "correct").glob("*/*"))
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_correct_variant_gets_full_marks(grade: Callable[..., Graded], variant: Path) -> None:
+    graded = grade(variant.parent.name, variant)
+    assert graded.failed() == set(), "\n\n".join(
+        f"{t['name']}:\n{t['output']}" for t in graded.report["tests"] if t["status"] != "passed")
+    assert graded.report["score"] == graded.report["max_score"] > 0
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
