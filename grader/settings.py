@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -113,7 +113,6 @@ class GraderSettings:
     output_cap: int = 16 << 20
     isolation: str = "auto"
     strace: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def _pick(config: pytest.Config, flag: str, ini: str, env: str) -> Any:

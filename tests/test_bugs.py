@@ -3,6 +3,7 @@ assignment, and every correct program written another way (tests/correct/NAME/VA
 instead of fork, poll or select, O_RDWR, stdio, buffering servers...), gets full marks."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Callable
 
@@ -26,9 +27,19 @@ def test_reference_gets_full_marks(grade: Callable[..., Graded], assignment: str
 VARIANTS = sorted((REPO / "tests" / "correct").glob("*/*"))
 
 
+def assemble(variant: Path, dest: Path) -> Path:
+    """The submission of VARIANT: its own files over those of the variant its BASE file names
+    (a variant keeps only what it does differently)."""
+    base = variant / "BASE"
+    if base.exists():
+        assemble(variant.parent / base.read_text().strip(), dest)
+    shutil.copytree(variant, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("BASE"))
+    return dest
+
+
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_correct_variant_gets_full_marks(grade: Callable[..., Graded], variant: Path) -> None:
-    graded = grade(variant.parent.name, variant)
+def test_correct_variant_gets_full_marks(grade: Callable[..., Graded], tmp_path: Path, variant: Path) -> None:
+    graded = grade(variant.parent.name, assemble(variant, tmp_path / "submission"))
     assert graded.failed() == set(), "\n\n".join(
         f"{t['name']}:\n{t['output']}" for t in graded.report["tests"] if t["status"] != "passed")
     assert graded.report["score"] == graded.report["max_score"] > 0

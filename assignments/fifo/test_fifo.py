@@ -720,13 +720,19 @@ def test_concurrent_clients_do_not_interleave(sandbox: Sandbox) -> None:
              + "".join(f"\n{ended(c)}" for c in clients))
 
 
+def client_waiting(sandbox: Sandbox) -> tuple[str, Child, Blocked]:
+    """A FIFO with no server yet, and the client seen asleep in open() of it."""
+    fifo = make_fifo(sandbox)
+    client = start_client(sandbox, fifo, MESSAGE)
+    b = sandbox.wait_blocked(opening(fifo), f"{client.label} to wait in open() of {fifo} until a server opens it "
+                             "for reading (none has yet)", among=[client])
+    return fifo, client, b
+
+
 @pytest.mark.points(1)
 def test_client_waits_for_server(sandbox: Sandbox) -> None:
     """With no server yet, the client sleeps in open() until one opens the FIFO for reading."""
-    fifo = make_fifo(sandbox)
-    client = start_client(sandbox, fifo, MESSAGE)
-    sandbox.wait_blocked(opening(fifo), f"{client.label} to wait in open() of {fifo} until a server opens it for "
-                         "reading (none has yet)", among=[client])
+    fifo, client, _ = client_waiting(sandbox)
     with reader(fifo) as fd:
         got = read_fifo(fd, sandbox.timeout(3))
     expect_sent(sandbox, client, got, MESSAGE, " once a server had come",
@@ -736,10 +742,7 @@ def test_client_waits_for_server(sandbox: Sandbox) -> None:
 @pytest.mark.points(1)
 def test_client_open_retried_after_eintr(sandbox: Sandbox) -> None:
     """A signal that interrupts the client's wait in open() (EINTR) is no error: it opens again."""
-    fifo = make_fifo(sandbox)
-    client = start_client(sandbox, fifo, MESSAGE)
-    b = sandbox.wait_blocked(opening(fifo), f"{client.label} to wait in open() of {fifo} until a server opens it "
-                             "for reading (none has yet)", among=[client])
+    fifo, client, b = client_waiting(sandbox)
     sandbox.interrupt(b)
     with reader(fifo) as fd:
         got = read_fifo(fd, sandbox.timeout(3))
